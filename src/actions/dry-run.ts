@@ -1,0 +1,44 @@
+import { mkdir, writeFile } from "node:fs/promises";
+import { join, relative } from "node:path";
+import type { ActionInput, ActionResult, ActionSink } from "./action.ts";
+import { pullRequestBlocker } from "./action.ts";
+import { renderIncidentBody, renderPullRequestBody } from "./bodies.ts";
+
+/**
+ * Writes what would have been sent to GitHub and Jira under `<out>/actions/<fingerprint>/`.
+ * Paths are keyed by fingerprint, so a rerun overwrites instead of piling up copies.
+ */
+export class DryRunSink implements ActionSink {
+  private readonly outDir: string;
+  private readonly why: string;
+
+  constructor(outDir: string, why: string) {
+    this.outDir = outDir;
+    this.why = why;
+  }
+
+  async act(input: ActionInput): Promise<ActionResult[]> {
+    const dir = join(this.outDir, "actions", input.group.fingerprint);
+    await mkdir(dir, { recursive: true });
+    const incidentPath = join(dir, "incident.md");
+    await writeFile(incidentPath, renderIncidentBody(input));
+    const results: ActionResult[] = [
+      { kind: "incident", status: "dry_run", path: this.shown(incidentPath), reason: this.why },
+    ];
+    const blocker = pullRequestBlocker(input.analysis);
+    const fix = input.analysis.fix;
+    if (blocker || !fix) {
+      results.push({ kind: "pull_request", status: "skipped", reason: blocker ?? "no patch" });
+      return results;
+    }
+    const prPath = join(dir, "pull-request.md");
+    await writeFile(prPath, renderPullRequestBody(input, fix));
+    await writeFile(join(dir, "fix.patch"), fix.patch);
+    results.push({ kind: "pull_request", status: "dry_run", path: this.shown(prPath), reason: this.why });
+    return results;
+  }
+
+  private shown(path: string): string {
+    return relative(process.cwd(), path) || path;
+  }
+}

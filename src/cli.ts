@@ -1,0 +1,156 @@
+#!/usr/bin/env node
+import { readFileSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { type CliOptions, DEFAULT_LIMIT, DEFAULT_OUT_DIR, loadConfig } from "./config.ts";
+import { runTriage } from "./pipeline.ts";
+import { createProgress } from "./progress.ts";
+import { writeReport } from "./report/write.ts";
+import { UsageError } from "./usage-error.ts";
+
+export const HELP = `triage — nightly AI-SRE triage of error spans and failed coding-agent turns
+
+Usage:
+  triage [--since 24h] [--until <ISO|now>] [--source signoz|honeycomb|file|all]
+         [--input <path.jsonl>] [--limit ${DEFAULT_LIMIT}] [--dry-run] [--out <dir>] [--json]
+         [--config <path>] [--repo-dir <path>] [--verbose]
+
+Reads failing spans in the window, groups them (exception slug × commit × service), ranks the
+groups, compares each with the diff of the commit it ran, writes a root-cause writeup, and
+proposes incident tickets and draft fix PRs. Nothing is ever merged or closed.
+
+Options:
+  --since <30m|24h|7d|ISO>  start of the window, relative to --until (default 24h)
+  --until <now|ISO>         end of the window (default now)
+  --source <name>           signoz, honeycomb, file or all configured (default: file when
+                            --input is given, else all configured backends)
+  --input <path>            OTLP/JSON lines file from the Collector's file exporter (.gz ok)
+  --limit <n>               analyse the top n groups (default ${DEFAULT_LIMIT}; 1–1000)
+  --dry-run                 send nothing; write would-be tickets and PRs under --out
+  --out <dir>               where report.json, report.md and dry-run bodies go (default ${DEFAULT_OUT_DIR})
+  --json                    print report.json on stdout (progress stays on stderr)
+  --config <path>           triage.config.json (default ./triage.config.json if present)
+  --repo-dir <path>         local git checkout used to read each group's commit diff
+  --verbose                 more progress detail on stderr
+  -h, --help                show this help
+  --version                 print the version
+
+Exit codes: 0 every group handled · 1 the run finished but a group, action or source failed
+(see the report) · 2 usage or configuration error (nothing was sent anywhere).
+
+Examples:
+  triage --since 24h --repo-dir . --dry-run
+  triage --input spans.jsonl.gz --since 2026-11-20T00:00:00Z --until 2026-11-21T00:00:00Z --json
+  SIGNOZ_URL=https://signoz.example.com SIGNOZ_API_KEY=… triage --source signoz --limit 10
+
+Environment: SIGNOZ_URL, SIGNOZ_API_KEY, HONEYCOMB_API_KEY, HONEYCOMB_API_URL, HONEYCOMB_DATASET,
+GITHUB_TOKEN, GITHUB_API_URL, GITHUB_REPOSITORY, JIRA_BASE_URL, JIRA_USER, JIRA_API_TOKEN,
+JIRA_PROJECT, JIRA_ACCEPTANCE_FIELD, ANTHROPIC_API_KEY, ANTHROPIC_BASE_URL, TRIAGE_MODEL.
+See README.md for what each does.
+`;
+
+const OPTIONS = {
+  since: { type: "string" },
+  until: { type: "string" },
+  source: { type: "string" },
+  input: { type: "string" },
+  limit: { type: "string" },
+  "dry-run": { type: "boolean" },
+  out: { type: "string" },
+  json: { type: "boolean" },
+  config: { type: "string" },
+  "repo-dir": { type: "string" },
+  verbose: { type: "boolean" },
+  help: { type: "boolean", short: "h" },
+  version: { type: "boolean" },
+} as const;
+
+type ParsedArgs = CliOptions & { help?: boolean | undefined; version?: boolean | undefined };
+
+export function parseCliArgs(argv: readonly string[]): ParsedArgs {
+  try {
+    const { values } = parseArgs({
+      args: [...argv],
+      options: OPTIONS,
+      strict: true,
+      allowPositionals: false,
+    });
+    return {
+      ...values,
+      dryRun: values["dry-run"],
+      repoDir: values["repo-dir"],
+    };
+  } catch (error) {
+    throw new UsageError(describeArgError(error));
+  }
+}
+
+/** node:util's messages are long and mention '--' tricks; name the flag and stop. */
+function describeArgError(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const code = (error as { code?: string }).code;
+  const flag = /'(-{1,2}[^' ]+)/.exec(message)?.[1];
+  if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION")
+    return `unknown option ${flag ?? message} (see triage --help)`;
+  if (code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE") {
+    return message.includes("argument missing") ? `${flag} needs a value` : `${flag} does not take a value`;
+  }
+  if (code === "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL") {
+    return `unexpected argument ${/'([^']+)'/.exec(message)?.[1] ?? ""} (flags start with --; see triage --help)`;
+  }
+  return message;
+}
+
+export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  try {
+    const args = parseCliArgs(argv);
+    if (args.help) {
+      process.stdout.write(HELP);
+      return 0;
+    }
+    if (args.version) {
+      process.stdout.write(`${packageVersion()}\n`);
+      return 0;
+    }
+    const config = loadConfig(args, env, process.cwd(), new Date());
+    const progress = createProgress({ quiet: config.json, verbose: config.verbose });
+    const { report, exitCode } = await runTriage(config, progress);
+    const written = await writeReport(report, config.outDir, config.stepSummaryPath);
+    progress.info(`wrote ${written.jsonPath} and ${written.markdownPath}`);
+    if (config.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+    else process.stderr.write(summaryLines(report));
+    return exitCode;
+  } catch (error) {
+    if (error instanceof UsageError) {
+      process.stderr.write(`triage: ${error.message}\n`);
+      return 2;
+    }
+    process.stderr.write(
+      `triage: unexpected failure: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
+    return 1;
+  }
+}
+
+function summaryLines(report: Awaited<ReturnType<typeof runTriage>>["report"]): string {
+  if (report.groups.length === 0) return "triage: no failing spans in the window\n";
+  const rows = report.groups.map((g) => {
+    const suspect = g.analysis?.suspect
+      ? ` → ${g.analysis.suspect.path}${g.analysis.suspect.line ? `:${g.analysis.suspect.line}` : ""}`
+      : "";
+    const flag = g.newCommit ? " [new commit]" : "";
+    return `  ${String(g.rank).padStart(2)}. ${String(g.count).padStart(5)}×  ${g.service}  ${g.slug}${flag}${suspect}${g.error ? `  FAILED: ${g.error}` : ""}`;
+  });
+  return `Ranked groups:\n${rows.join("\n")}\n`;
+}
+
+function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as {
+    version: string;
+  };
+  return pkg.version;
+}
+
+// Run only as the entry point, so tests can import main() without side effects.
+if (import.meta.main) {
+  process.exitCode = await main(process.argv.slice(2));
+}

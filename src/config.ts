@@ -1,0 +1,269 @@
+import { existsSync, readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { z } from "zod";
+import type { TimeWindow } from "./telemetry/source.ts";
+import { UsageError } from "./usage-error.ts";
+import { parseWindow } from "./window.ts";
+
+/** Flags as parsed by the CLI, still strings: validation happens here, once. */
+export interface CliOptions {
+  since?: string | undefined;
+  until?: string | undefined;
+  source?: string | undefined;
+  input?: string | undefined;
+  limit?: string | undefined;
+  dryRun?: boolean | undefined;
+  out?: string | undefined;
+  json?: boolean | undefined;
+  config?: string | undefined;
+  repoDir?: string | undefined;
+  verbose?: boolean | undefined;
+}
+
+export type SourceSpec =
+  | { kind: "file"; path: string }
+  | { kind: "signoz"; url: string; apiKey: string }
+  | { kind: "honeycomb"; apiUrl: string; apiKey: string; dataset: string };
+
+export interface RunConfig {
+  window: TimeWindow;
+  sources: SourceSpec[];
+  limit: number;
+  /** Null when actions may be sent; otherwise why this run only writes files. */
+  dryRunReason: string | null;
+  outDir: string;
+  json: boolean;
+  verbose: boolean;
+  repoDir: string | null;
+  services: Record<string, { repo: string }>;
+  traceLinkTemplate: string | null;
+  stepSummaryPath: string | null;
+  github: { token: string; apiUrl: string; repository: string | null } | null;
+  jira: {
+    baseUrl: string;
+    user: string;
+    apiToken: string;
+    project: string;
+    acceptanceField: string | null;
+  } | null;
+  anthropic: { apiKey: string; baseUrl: string | null; model: string } | null;
+}
+
+export const DEFAULT_LIMIT = 20;
+export const DEFAULT_OUT_DIR = "triage-out";
+export const DEFAULT_MODEL = "claude-sonnet-5-5";
+const CONFIG_FILE = "triage.config.json";
+
+const ConfigFileSchema = z
+  .object({
+    services: z
+      .record(
+        z.string(),
+        z.object({ repo: z.string().regex(/^[\w.-]+\/[\w.-]+$/, 'expected "owner/repo"') }).strict(),
+      )
+      .default({}),
+    limit: z.number().int().min(1).max(1000).optional(),
+    traceLinkTemplate: z.string().includes("{traceId}", { message: "must contain {traceId}" }).optional(),
+  })
+  .strict();
+
+const url = z.url({ protocol: /^https?$/, message: "expected an http(s) URL" });
+const EnvSchema = z.object({
+  SIGNOZ_URL: url.optional(),
+  SIGNOZ_API_KEY: z.string().min(1).optional(),
+  HONEYCOMB_API_KEY: z.string().min(1).optional(),
+  HONEYCOMB_API_URL: url.default("https://api.honeycomb.io"),
+  HONEYCOMB_DATASET: z.string().min(1).optional(),
+  GITHUB_TOKEN: z.string().min(1).optional(),
+  GITHUB_API_URL: url.default("https://api.github.com"),
+  GITHUB_REPOSITORY: z
+    .string()
+    .regex(/^[\w.-]+\/[\w.-]+$/, 'expected "owner/repo"')
+    .optional(),
+  JIRA_BASE_URL: url.optional(),
+  JIRA_USER: z.string().min(1).optional(),
+  JIRA_API_TOKEN: z.string().min(1).optional(),
+  JIRA_PROJECT: z
+    .string()
+    .regex(/^[A-Z][A-Z0-9_]+$/, "expected a project key such as OPS")
+    .optional(),
+  JIRA_ACCEPTANCE_FIELD: z.string().min(1).optional(),
+  ANTHROPIC_API_KEY: z.string().min(1).optional(),
+  ANTHROPIC_BASE_URL: url.optional(),
+  TRIAGE_MODEL: z.string().min(1).default(DEFAULT_MODEL),
+  GITHUB_STEP_SUMMARY: z.string().min(1).optional(),
+});
+type Env = z.infer<typeof EnvSchema>;
+
+/**
+ * The only reader of the environment and of triage.config.json. Every problem becomes a
+ * UsageError naming the flag, variable or field and what would fix it.
+ */
+export function loadConfig(options: CliOptions, env: NodeJS.ProcessEnv, cwd: string, now: Date): RunConfig {
+  const parsedEnv = parseEnv(env);
+  const file = readConfigFile(options.config, cwd);
+  const window = parseWindow(options.since ?? "24h", options.until ?? "now", now);
+  const limit = options.limit === undefined ? (file.limit ?? DEFAULT_LIMIT) : parseLimit(options.limit);
+  const github = parsedEnv.GITHUB_TOKEN
+    ? {
+        token: parsedEnv.GITHUB_TOKEN,
+        apiUrl: parsedEnv.GITHUB_API_URL,
+        repository: parsedEnv.GITHUB_REPOSITORY ?? null,
+      }
+    : null;
+  const jira = jiraConfig(parsedEnv);
+  return {
+    window,
+    sources: chooseSources(options, parsedEnv, cwd),
+    limit,
+    dryRunReason: dryRunReason(options.dryRun === true, github !== null, jira !== null),
+    outDir: resolve(cwd, options.out ?? DEFAULT_OUT_DIR),
+    json: options.json === true,
+    verbose: options.verbose === true,
+    repoDir: options.repoDir ? existingDir("--repo-dir", resolve(cwd, options.repoDir)) : null,
+    services: file.services,
+    traceLinkTemplate: file.traceLinkTemplate ?? null,
+    stepSummaryPath: parsedEnv.GITHUB_STEP_SUMMARY ?? null,
+    github,
+    jira,
+    anthropic: parsedEnv.ANTHROPIC_API_KEY
+      ? {
+          apiKey: parsedEnv.ANTHROPIC_API_KEY,
+          baseUrl: parsedEnv.ANTHROPIC_BASE_URL ?? null,
+          model: parsedEnv.TRIAGE_MODEL,
+        }
+      : null,
+  };
+}
+
+function parseEnv(env: NodeJS.ProcessEnv): Env {
+  // An empty variable (common in CI when a secret is unset) means "not set", not "set to empty".
+  const present = Object.fromEntries(
+    Object.entries(env).filter(([, value]) => value !== undefined && value !== ""),
+  );
+  const result = EnvSchema.safeParse(present);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    throw new UsageError(
+      `environment variable ${String(issue?.path[0] ?? "?")}: ${issue?.message ?? "invalid"}`,
+    );
+  }
+  return result.data;
+}
+
+function readConfigFile(explicit: string | undefined, cwd: string): z.infer<typeof ConfigFileSchema> {
+  const path = resolve(cwd, explicit ?? CONFIG_FILE);
+  if (!existsSync(path)) {
+    if (explicit) throw new UsageError(`--config ${explicit}: file not found`);
+    return { services: {} };
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, "utf8"));
+  } catch (error) {
+    throw new UsageError(
+      `${path}: not valid JSON (${error instanceof Error ? error.message : String(error)})`,
+    );
+  }
+  const result = ConfigFileSchema.safeParse(raw);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    const field = issue?.path.length ? issue.path.join(".") : "(top level)";
+    const unknown =
+      issue?.code === "unrecognized_keys"
+        ? `unknown field ${issue.keys.map((k) => `"${k}"`).join(", ")}`
+        : null;
+    throw new UsageError(`${path}: ${field}: ${unknown ?? issue?.message ?? "invalid"}`);
+  }
+  return result.data;
+}
+
+function parseLimit(value: string): number {
+  const n = /^\d+$/.test(value) ? Number(value) : Number.NaN;
+  if (!Number.isInteger(n) || n < 1 || n > 1000) {
+    throw new UsageError(`--limit: expected a whole number from 1 to 1000, got '${value}'`);
+  }
+  return n;
+}
+
+const SOURCE_NAMES = ["signoz", "honeycomb", "file", "all"] as const;
+
+function chooseSources(options: CliOptions, env: Env, cwd: string): SourceSpec[] {
+  const source = options.source ?? (options.input ? "file" : "all");
+  if (!(SOURCE_NAMES as readonly string[]).includes(source)) {
+    throw new UsageError(`--source: expected one of ${SOURCE_NAMES.join(", ")}, got '${source}'`);
+  }
+  const file = (): SourceSpec | null => {
+    if (!options.input) return null;
+    const path = resolve(cwd, options.input);
+    if (!existsSync(path)) throw new UsageError(`--input ${options.input}: file not found`);
+    return { kind: "file", path };
+  };
+  const signoz = (required: boolean): SourceSpec | null => {
+    if (!env.SIGNOZ_URL && !env.SIGNOZ_API_KEY && !required) return null;
+    if (!env.SIGNOZ_URL)
+      throw new UsageError("the signoz source needs SIGNOZ_URL (e.g. https://signoz.example.com)");
+    if (!env.SIGNOZ_API_KEY)
+      throw new UsageError("the signoz source needs SIGNOZ_API_KEY (a service-account API key)");
+    return { kind: "signoz", url: env.SIGNOZ_URL, apiKey: env.SIGNOZ_API_KEY };
+  };
+  const honeycomb = (required: boolean): SourceSpec | null => {
+    if (!env.HONEYCOMB_API_KEY && !env.HONEYCOMB_DATASET && !required) return null;
+    if (!env.HONEYCOMB_API_KEY) throw new UsageError("the honeycomb source needs HONEYCOMB_API_KEY");
+    if (!env.HONEYCOMB_DATASET) throw new UsageError("the honeycomb source needs HONEYCOMB_DATASET");
+    return {
+      kind: "honeycomb",
+      apiUrl: env.HONEYCOMB_API_URL,
+      apiKey: env.HONEYCOMB_API_KEY,
+      dataset: env.HONEYCOMB_DATASET,
+    };
+  };
+  let chosen: Array<SourceSpec | null>;
+  switch (source) {
+    case "file":
+      if (!options.input) throw new UsageError("--source file needs --input <path.jsonl>");
+      chosen = [file()];
+      break;
+    case "signoz":
+      chosen = [signoz(true)];
+      break;
+    case "honeycomb":
+      chosen = [honeycomb(true)];
+      break;
+    default:
+      chosen = [signoz(false), honeycomb(false), file()];
+  }
+  const sources = chosen.filter((s): s is SourceSpec => s !== null);
+  if (sources.length === 0) {
+    throw new UsageError(
+      "no telemetry source configured: pass --input <file.jsonl>, or set SIGNOZ_URL and SIGNOZ_API_KEY, or HONEYCOMB_API_KEY and HONEYCOMB_DATASET",
+    );
+  }
+  return sources;
+}
+
+function jiraConfig(env: Env): RunConfig["jira"] {
+  if (!env.JIRA_BASE_URL) return null;
+  for (const name of ["JIRA_USER", "JIRA_API_TOKEN", "JIRA_PROJECT"] as const) {
+    if (!env[name]) throw new UsageError(`JIRA_BASE_URL is set but ${name} is not`);
+  }
+  return {
+    baseUrl: env.JIRA_BASE_URL,
+    user: env.JIRA_USER ?? "",
+    apiToken: env.JIRA_API_TOKEN ?? "",
+    project: env.JIRA_PROJECT ?? "",
+    acceptanceField: env.JIRA_ACCEPTANCE_FIELD ?? null,
+  };
+}
+
+function dryRunReason(requested: boolean, hasGithub: boolean, hasJira: boolean): string | null {
+  if (requested) return "--dry-run";
+  const missing = [hasGithub ? null : "GITHUB_TOKEN", hasJira ? null : "JIRA_BASE_URL"].filter(Boolean);
+  if (missing.length > 0) return `not configured to write (${missing.join(", ")} unset)`;
+  return null;
+}
+
+function existingDir(flag: string, path: string): string {
+  if (!existsSync(path)) throw new UsageError(`${flag} ${path}: directory not found`);
+  return path;
+}

@@ -1,0 +1,118 @@
+import type { SpanSample } from "../grouping/collector.ts";
+import { parseStackTrace, type StackFrame } from "../grouping/stack-frames.ts";
+import type { DiffFile, DiffHunk } from "./diff.ts";
+
+export interface Suspect {
+  commitSha: string;
+  path: string;
+  line?: number;
+  score: number;
+  reason: string;
+}
+
+const NEAR_HUNK_LINES = 10;
+// Deeper frames are callers; a changed caller matters, a changed innermost frame matters more.
+const DEPTH_DECAY = 0.85;
+const MAX_SUSPECTS = 10;
+
+/**
+ * Ranks the commit's changed files and lines by how directly the failing stacks run through them.
+ * Pure: the same diff and samples always give the same list, with a reason a person can check.
+ */
+export function scoreSuspects(
+  commitSha: string,
+  files: readonly DiffFile[],
+  samples: readonly SpanSample[],
+): Suspect[] {
+  const changed = files.filter((f) => f.status !== "deleted" && f.path !== "");
+  const best = new Map<string, Suspect & { hits: Set<number> }>();
+  const consider = (candidate: Suspect, sampleIndex: number) => {
+    const key = `${candidate.path}:${candidate.line ?? ""}`;
+    const current = best.get(key);
+    if (!current || candidate.score > current.score) {
+      best.set(key, { ...candidate, hits: new Set([...(current?.hits ?? []), sampleIndex]) });
+    } else {
+      current.hits.add(sampleIndex);
+    }
+  };
+
+  samples.forEach((sample, sampleIndex) => {
+    const frames = parseStackTrace(sample.stacktrace).filter((f) => f.inApp);
+    frames.forEach((frame, depth) => {
+      const file = changed.find((f) => pathsMatch(frame.file, f.path));
+      if (!file) return;
+      const { score, why } = lineProximity(frame, file.hunks);
+      consider(
+        {
+          commitSha,
+          path: file.path,
+          ...(frame.line !== null ? { line: frame.line } : {}),
+          score: score * DEPTH_DECAY ** depth,
+          reason: `stack frame #${depth + 1} (${frame.function || "<anonymous>"} at ${file.path}${frame.line !== null ? `:${frame.line}` : ""}) ${why}`,
+        },
+        sampleIndex,
+      );
+    });
+    const codePath = codeLocationOf(sample);
+    const file = codePath && changed.find((f) => pathsMatch(codePath.file, f.path));
+    if (codePath && file) {
+      consider(
+        {
+          commitSha,
+          path: file.path,
+          ...(codePath.line !== null ? { line: codePath.line } : {}),
+          score: 0.5,
+          reason: `span attribute code.filepath names ${file.path}, which this commit changed`,
+        },
+        sampleIndex,
+      );
+    }
+  });
+
+  return [...best.values()]
+    .map(({ hits, ...suspect }) => ({
+      ...suspect,
+      score: Math.round(suspect.score * 100) / 100,
+      reason:
+        samples.length > 1
+          ? `${suspect.reason}; seen in ${hits.size} of ${samples.length} samples`
+          : suspect.reason,
+    }))
+    .sort((a, b) => b.score - a.score || a.path.localeCompare(b.path) || (a.line ?? 0) - (b.line ?? 0))
+    .slice(0, MAX_SUSPECTS);
+}
+
+function lineProximity(frame: StackFrame, hunks: readonly DiffHunk[]): { score: number; why: string } {
+  if (frame.line === null) return { score: 0.45, why: "is in a file this commit changed (no line number)" };
+  const line = frame.line;
+  if (hunks.some((h) => h.addedLines.includes(line)))
+    return { score: 1, why: "is on a line this commit changed" };
+  if (hunks.some((h) => line >= h.newStart && line < h.newStart + h.newLines)) {
+    return { score: 0.85, why: "is inside a hunk this commit changed" };
+  }
+  const distance = Math.min(
+    ...hunks.map((h) =>
+      Math.min(Math.abs(line - h.newStart), Math.abs(line - (h.newStart + h.newLines - 1))),
+    ),
+  );
+  if (distance <= NEAR_HUNK_LINES) return { score: 0.7, why: `is ${distance} lines from a changed hunk` };
+  return { score: 0.45, why: "is in a file this commit changed, away from the changed lines" };
+}
+
+/** Stack paths are absolute on the host, diff paths are repo-relative: match on whole trailing segments. */
+export function pathsMatch(stackPath: string, diffPath: string): boolean {
+  if (stackPath === "" || diffPath === "") return false;
+  const stack = stackPath.replace(/^\.\//, "");
+  return (
+    stack === diffPath ||
+    stack.endsWith(`/${diffPath}`) ||
+    (stack.includes("/") && diffPath.endsWith(`/${stack}`))
+  );
+}
+
+function codeLocationOf(sample: SpanSample): { file: string; line: number | null } | null {
+  const file = sample.attributes["code.filepath"] ?? sample.attributes["code.file.path"];
+  if (typeof file !== "string" || file === "") return null;
+  const line = sample.attributes["code.lineno"] ?? sample.attributes["code.line.number"];
+  return { file, line: typeof line === "number" ? line : null };
+}

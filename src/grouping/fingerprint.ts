@@ -1,0 +1,130 @@
+import { createHash } from "node:crypto";
+import {
+  agentFailureReasonOf,
+  agentRepositoryOf,
+  commitShaOf,
+  exceptionOf,
+  isAgentFailure,
+  serviceNameOf,
+} from "../telemetry/conventions.ts";
+import { stringAttribute, type TelemetrySpan } from "../telemetry/span.ts";
+import { normaliseMessage } from "./normalise-message.ts";
+import { firstInAppFrame, frameKey, parseStackTrace } from "./stack-frames.ts";
+
+/**
+ * Bump when any input to the slug or fingerprint changes meaning: tickets and branches are keyed
+ * by fingerprint, so a silent change would open duplicates on the next night.
+ */
+export const FINGERPRINT_VERSION = 1;
+
+export type GroupKind = "exception" | "agent_stop_failure" | "cost_regression";
+
+/** Why a span landed in its group: shown in the report so grouping is explainable. */
+export interface GroupingBasis {
+  version: number;
+  basis: "exception.slug" | "derived" | "agent_stop_reason";
+  exceptionType: string | null;
+  frame: string | null;
+  message: string;
+}
+
+export interface GroupIdentity {
+  fingerprint: string;
+  slug: string;
+  title: string;
+  kind: GroupKind;
+  service: string;
+  commitSha: string | null;
+  grouping: GroupingBasis;
+}
+
+export function fingerprintFor(span: TelemetrySpan): GroupIdentity {
+  const service = serviceNameOf(span);
+  const commitSha = commitShaOf(span);
+  const identity = isAgentFailure(span) ? agentIdentity(span) : exceptionIdentity(span, service);
+  const fingerprint = shortHash(
+    [`v${FINGERPRINT_VERSION}`, identity.kind, identity.slug, commitSha ?? "", service].join("\n"),
+    16,
+  );
+  return { ...identity, fingerprint, service, commitSha };
+}
+
+type PartialIdentity = Pick<GroupIdentity, "slug" | "title" | "kind" | "grouping">;
+
+function exceptionIdentity(span: TelemetrySpan, service: string): PartialIdentity {
+  const exception = exceptionOf(span);
+  const type = exception.type;
+  const message = normaliseMessage(exception.message);
+  const frame = firstInAppFrame(parseStackTrace(exception.stacktrace));
+  const frameId = frame ? frameKey(frame) : null;
+  const title = `${type ?? "Error"}: ${message || span.name}${frame ? ` (at ${frame.function || frame.file})` : ""}`;
+  const serviceSlug = sanitiseSlug(stringAttribute(span, "exception.slug") ?? "");
+  if (serviceSlug) {
+    return {
+      slug: serviceSlug,
+      title,
+      kind: "exception",
+      grouping: {
+        version: FINGERPRINT_VERSION,
+        basis: "exception.slug",
+        exceptionType: type,
+        frame: frameId,
+        message,
+      },
+    };
+  }
+  const readable = [type ?? span.name, frame?.function ?? ""]
+    .filter((part) => part !== "")
+    .map(slugPart)
+    .join(".");
+  const digest = shortHash([service, type ?? "", frameId ?? "", message].join("\n"), 8);
+  return {
+    slug: `${readable || "error"}.${digest}`,
+    title,
+    kind: "exception",
+    grouping: {
+      version: FINGERPRINT_VERSION,
+      basis: "derived",
+      exceptionType: type,
+      frame: frameId,
+      message,
+    },
+  };
+}
+
+function agentIdentity(span: TelemetrySpan): PartialIdentity {
+  const reason = slugPart(agentFailureReasonOf(span)) || "unknown";
+  const repository = agentRepositoryOf(span);
+  const where = repository ? `@${shortHash(repository, 6)}` : "";
+  return {
+    slug: `agent.${reason}${where}`,
+    title: `Coding-agent turn failed: ${reason}${repository ? ` in ${repository}` : ""}`,
+    kind: "agent_stop_failure",
+    grouping: {
+      version: FINGERPRINT_VERSION,
+      basis: "agent_stop_reason",
+      exceptionType: reason,
+      frame: null,
+      message: repository ?? "",
+    },
+  };
+}
+
+function slugPart(text: string): string {
+  return text
+    .replace(/[^A-Za-z0-9_.-]+/g, "_")
+    .replace(/^[_.-]+|[_.-]+$/g, "")
+    .slice(0, 60);
+}
+
+/** Service-set slugs are telemetry (untrusted): keep a safe alphabet and a bounded length. */
+function sanitiseSlug(raw: string): string {
+  return raw
+    .trim()
+    .replace(/[^A-Za-z0-9_.:@/-]+/g, "_")
+    .slice(0, 120);
+}
+
+function shortHash(text: string, length: number): string {
+  return createHash("sha256").update(text).digest("hex").slice(0, length);
+}

@@ -1,0 +1,101 @@
+import type { Report, ReportGroup } from "./schema.ts";
+
+/** report.md: the ranked list an on-call engineer reads first in the morning. */
+export function renderReportMarkdown(report: Report): string {
+  const t = report.totals;
+  const lines = [
+    "# tracefix triage report",
+    "",
+    `Window **${report.window.since}** → **${report.window.until}** · sources: ${report.sources.join(", ") || "none"}` +
+      (report.dryRun ? " · **dry run**" : ""),
+    "",
+    `${t.spansMatched} matching spans (of ${t.spansRead} read) in ${t.groupsFound} groups; ` +
+      `top ${t.groups} analysed, ${t.groupsFailed} failed.` +
+      (t.skippedLines > 0 ? ` ${t.skippedLines} malformed input line(s) skipped.` : ""),
+    `Spend: ${report.usage.inputTokens} input / ${report.usage.outputTokens} output tokens, $${report.usage.costUsd.toFixed(2)}.`,
+    "",
+  ];
+  if (report.groups.length === 0) {
+    lines.push("No failing spans in this window.", "");
+    return lines.join("\n");
+  }
+  lines.push(
+    "| # | service | group | count | new commit | suspect | confidence | PR | ticket |",
+    "|---|---|---|---:|:-:|---|---:|---|---|",
+    ...report.groups.map(tableRow),
+    "",
+  );
+  for (const group of report.groups) lines.push(...groupSection(group));
+  return lines.join("\n");
+}
+
+function tableRow(g: ReportGroup): string {
+  const suspect = g.analysis?.suspect
+    ? `\`${g.analysis.suspect.path}${lineSuffix(g.analysis.suspect.line)}\``
+    : "—";
+  const cells = [
+    String(g.rank),
+    cell(g.service),
+    `\`${cell(g.slug)}\``,
+    String(g.count),
+    g.newCommit ? "yes" : "",
+    suspect,
+    g.analysis ? g.analysis.confidence.toFixed(2) : "—",
+    actionCell(g, "pull_request"),
+    actionCell(g, "incident"),
+  ];
+  return `| ${cells.join(" | ")} |`;
+}
+
+function groupSection(g: ReportGroup): string[] {
+  const lines = [
+    `## ${g.rank}. ${cell(g.title)}`,
+    "",
+    `\`${g.fingerprint}\` · ${g.kind} · ${g.service} · commit ${g.commitSha ? `\`${g.commitSha.slice(0, 12)}\`` : "unknown"}` +
+      ` · ${g.count}× from ${g.firstSeen} to ${g.lastSeen}`,
+    "",
+  ];
+  if (g.error) lines.push(`**Failed:** ${g.error}`, "");
+  if (g.analysis) {
+    lines.push(
+      g.analysis.summary,
+      "",
+      `**Root cause** (${g.analysis.analyst}, confidence ${g.analysis.confidence}): ${g.analysis.rootCause}`,
+      "",
+    );
+  }
+  const top = g.suspects[0];
+  if (top) lines.push(`**Diff suspect:** \`${top.path}${lineSuffix(top.line)}\` — ${top.reason}`, "");
+  else if (g.diffUnavailable) lines.push(`**Diff:** unavailable — ${g.diffUnavailable}`, "");
+  const traces = g.links.traces.length > 0 ? g.links.traces : g.sampleTraceIds;
+  if (traces.length > 0)
+    lines.push(
+      `**Sample traces:** ${traces.map((t) => (t.includes("://") ? `<${t}>` : `\`${t}\``)).join(", ")}`,
+      "",
+    );
+  for (const action of g.actions) {
+    if (action.status === "skipped" || action.status === "failed") {
+      lines.push(
+        `**No ${action.kind === "pull_request" ? "PR" : "ticket"}:** ${action.reason ?? action.status}`,
+        "",
+      );
+    }
+  }
+  return lines;
+}
+
+function actionCell(g: ReportGroup, kind: "pull_request" | "incident"): string {
+  const action = g.actions.find((a) => a.kind === kind);
+  if (!action) return "—";
+  if (action.url) return `[${action.status}](${action.url})`;
+  return action.status.replace("_", " ");
+}
+
+function lineSuffix(line: number | undefined): string {
+  return line !== undefined ? `:${line}` : "";
+}
+
+/** Telemetry text lands in a table: pipes and newlines would break the row. */
+function cell(text: string): string {
+  return text.replace(/\|/g, "\\|").replace(/[\r\n]+/g, " ");
+}

@@ -1,0 +1,95 @@
+import { z } from "zod";
+import { AnalysisSchema } from "../analysis/analysis.ts";
+
+/** report.json, version 1. Scripts depend on it: changes are additive only. */
+export const REPORT_VERSION = 1;
+
+const ActionSchema = z.object({
+  kind: z.enum(["pull_request", "incident"]),
+  status: z.enum(["created", "updated", "skipped", "dry_run", "failed"]),
+  url: z.string().optional(),
+  path: z.string().optional(),
+  reason: z.string().optional(),
+});
+
+const SuspectSchema = z.object({
+  commitSha: z.string(),
+  path: z.string(),
+  line: z.number().int().optional(),
+  score: z.number(),
+  reason: z.string(),
+});
+
+export const ReportGroupSchema = z.object({
+  rank: z.number().int().positive(),
+  fingerprint: z.string(),
+  slug: z.string(),
+  title: z.string(),
+  kind: z.enum(["exception", "agent_stop_failure", "cost_regression"]),
+  service: z.string(),
+  commitSha: z.string().nullable(),
+  issueKey: z.string().nullable(),
+  environment: z.string().nullable(),
+  count: z.number().int().nonnegative(),
+  firstSeen: z.iso.datetime(),
+  lastSeen: z.iso.datetime(),
+  score: z.number(),
+  newCommit: z.boolean(),
+  grouping: z.object({
+    version: z.number().int(),
+    basis: z.enum(["exception.slug", "derived", "agent_stop_reason"]),
+    exceptionType: z.string().nullable(),
+    frame: z.string().nullable(),
+    message: z.string(),
+  }),
+  sampleTraceIds: z.array(z.string()),
+  links: z.object({ traces: z.array(z.string()) }),
+  commit: z.object({ subject: z.string(), author: z.string(), authoredAt: z.string() }).nullable(),
+  diffUnavailable: z.string().nullable(),
+  suspects: z.array(SuspectSchema),
+  analysis: AnalysisSchema.nullable(),
+  actions: z.array(ActionSchema),
+  error: z.string().optional(),
+});
+
+const UsageSchema = z.object({
+  inputTokens: z.number().int().nonnegative(),
+  outputTokens: z.number().int().nonnegative(),
+  cacheReadTokens: z.number().int().nonnegative(),
+  cacheCreationTokens: z.number().int().nonnegative(),
+  costUsd: z.number().nonnegative(),
+});
+
+export const ReportSchema = z.object({
+  version: z.literal(REPORT_VERSION),
+  generatedAt: z.iso.datetime(),
+  window: z.object({ since: z.iso.datetime(), until: z.iso.datetime() }),
+  sources: z.array(z.enum(["file", "signoz", "honeycomb"])),
+  dryRun: z.boolean(),
+  fingerprintVersion: z.number().int(),
+  totals: z.object({
+    spansRead: z.number().int().nonnegative(),
+    spansMatched: z.number().int().nonnegative(),
+    skippedLines: z.number().int().nonnegative(),
+    groupsFound: z.number().int().nonnegative(),
+    groups: z.number().int().nonnegative(),
+    groupsAnalysed: z.number().int().nonnegative(),
+    groupsFailed: z.number().int().nonnegative(),
+  }),
+  usage: UsageSchema,
+  sourceStats: z.array(
+    z.object({
+      source: z.enum(["file", "signoz", "honeycomb"]),
+      spansRead: z.number().int().nonnegative(),
+      spansMatched: z.number().int().nonnegative(),
+      skippedLines: z.number().int().nonnegative(),
+      requests: z.number().int().nonnegative(),
+      problems: z.array(z.object({ line: z.number().int().optional(), message: z.string() })),
+    }),
+  ),
+  groups: z.array(ReportGroupSchema),
+});
+
+export type Report = z.infer<typeof ReportSchema>;
+export type ReportGroup = z.infer<typeof ReportGroupSchema>;
+export type ReportAction = z.infer<typeof ActionSchema>;

@@ -5,15 +5,10 @@ import type { TelemetrySource } from "./source.ts";
 
 export function createSources(specs: readonly SourceSpec[]): TelemetrySource[] {
   return specs.map((spec) => {
-    switch (spec.kind) {
-      case "file":
-        return new OtlpFileSource(spec.path);
-      case "signoz":
-      case "honeycomb":
-        // Said plainly rather than silently skipped: the user asked for this backend.
-        throw new UsageError(
-          `the ${spec.kind} source is not available in this version of tracefix yet; use --input <file.jsonl>`,
-        );
-    }
+    if (spec.kind === "file") return new OtlpFileSource(spec.path);
+    // Said plainly rather than silently skipped: the user asked for this backend.
+    throw new UsageError(
+      `the ${spec.kind} source is not available in this version of tracefix yet; use --input <file.jsonl>`,
+    );
   });
 }

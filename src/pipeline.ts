@@ -78,7 +78,9 @@ export async function runTriage(
       limit(async () => {
         const result = await triageGroup(group, { gather, analyst, sink, config });
         done += 1;
-        progress.info(`[${done}/${ranked.length}] ${group.service} ${group.slug}: ${outcomeOf(result)}`);
+        progress.info(
+          `[${done}/${ranked.length}] #${group.rank} ${group.service} ${group.slug}: ${outcomeOf(result)}`,
+        );
         return result;
       }),
     ),

@@ -15,7 +15,8 @@ const RULES: ReadonlyArray<readonly [RegExp, string]> = [
   [/\b(?:0x)?(?=[0-9a-f]*\d)(?=[0-9a-f]*[a-f])[0-9a-f]{6,}\b/gi, "<hex>"],
   // Prefixed ids such as inv_8f3a2c or req-42: keep the prefix, drop the variable tail.
   [/\b([a-z]{2,10}[_-])(?=[a-z0-9]*\d)[a-z0-9]{3,}\b/gi, "$1<id>"],
-  [/-?\b\d+(?:[.,]\d+)*\b/g, "<num>"],
+  // Digits not glued to a preceding letter: "3813ms" and "42" vary, "utf8" and "v2" are names.
+  [/(?<![A-Za-z_<])-?\d+(?:[.,]\d+)*/g, "<num>"],
 ];
 
 const MAX_LENGTH = 300;

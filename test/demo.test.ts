@@ -1,0 +1,119 @@
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildDemoRepo, DEMO_DIR, readDemoManifest } from "../scripts/demo-repo.ts";
+import { type Report, ReportSchema } from "../src/report/schema.ts";
+import { runCli } from "./helpers/cli.ts";
+
+/** The demo end to end: recorded OTel telemetry + the demo git history through the real CLI. */
+describe("the demo", () => {
+  const manifest = readDemoManifest();
+  const regression = manifest.commits.at(-1)?.sha ?? "";
+  let dir = "";
+  let report: Report;
+  let stderr = "";
+  let code: number | null = null;
+
+  const args = () => [
+    "--input",
+    join(DEMO_DIR, "telemetry.jsonl"),
+    "--since",
+    manifest.window.since,
+    "--until",
+    manifest.window.until,
+    "--repo-dir",
+    join(dir, "repo"),
+    "--out",
+    join(dir, "out"),
+    "--dry-run",
+  ];
+  const readReport = () =>
+    ReportSchema.parse(JSON.parse(readFileSync(join(dir, "out", "report.json"), "utf8")));
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), "tracefix-demo-"));
+    buildDemoRepo(join(dir, "repo"));
+    const run = await runCli(args());
+    code = run.code;
+    stderr = run.stderr;
+    report = readReport();
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  const groupOf = (predicate: (g: Report["groups"][number]) => boolean) => {
+    const group = report.groups.find(predicate);
+    if (!group) throw new Error("group not found");
+    return group;
+  };
+
+  it("exits 0 with progress and a ranked summary on stderr", () => {
+    expect(code).toBe(0);
+    expect(stderr).toMatch(/querying file/);
+    expect(stderr).toMatch(/\[1\/\d+\]/);
+    expect(stderr).toMatch(/Ranked groups:\n\s+1\.\s+\d+×\s+billing-service\s+TypeError\.applyDiscount/);
+  });
+
+  it("ranks the regression first and points its suspect at the line the commit changed", () => {
+    const top = report.groups[0];
+    expect(top).toMatchObject({
+      kind: "exception",
+      commitSha: regression,
+      newCommit: true,
+      issueKey: "BILL-142",
+    });
+    expect(top?.analysis).toMatchObject({
+      category: "code_regression",
+      suspect: { commitSha: regression, path: "src/pricing.js", line: 7 },
+    });
+    expect(top?.suspects[0]).toMatchObject({ path: "src/pricing.js", line: 7 });
+  });
+
+  it("collapses errors that differ only in ids and numbers into one group", () => {
+    const notFound = groupOf(
+      (g) => g.grouping.exceptionType === "InvoiceNotFoundError" && g.commitSha === regression,
+    );
+    expect(notFound.count).toBeGreaterThan(1);
+    expect(notFound.grouping.message).toBe("invoice inv_<id> not found for tenant <num>");
+    const timeouts = report.groups.filter((g) => g.grouping.exceptionType === "PaymentGatewayTimeout");
+    expect(new Set(timeouts.map((g) => g.slug)).size).toBe(1);
+  });
+
+  it('says "no code cause found in this commit" for an error whose stack misses the diff', () => {
+    const notFound = groupOf(
+      (g) => g.grouping.exceptionType === "InvoiceNotFoundError" && g.commitSha === regression,
+    );
+    expect(notFound.suspects).toEqual([]);
+    expect(notFound.analysis?.rootCause).toMatch(/^No code cause found in this commit/);
+  });
+
+  it("reports the coding agent's stop failures as their own group", () => {
+    const agent = groupOf(
+      (g) => g.kind === "agent_stop_failure" && g.grouping.exceptionType === "rate_limit",
+    );
+    expect(agent).toMatchObject({ service: "claude-code", count: 4, commitSha: null });
+    expect(agent.analysis?.rootCause).toMatch(/^No code cause/);
+  });
+
+  it("leaves every group in a definite state with a dry-run ticket body on disk", () => {
+    expect(report.totals.groupsFailed).toBe(0);
+    for (const group of report.groups) {
+      expect(group.actions.map((a) => `${a.kind}:${a.status}`)).toEqual([
+        "incident:dry_run",
+        "pull_request:skipped",
+      ]);
+      const body = readFileSync(join(dir, "out", "actions", group.fingerprint, "incident.md"), "utf8");
+      expect(body).toContain(`<!-- tracefix:fingerprint=${group.fingerprint} -->`);
+    }
+    expect(existsSync(join(dir, "out", "report.md"))).toBe(true);
+  });
+
+  it("rewrites the same files on a rerun instead of adding more", async () => {
+    const before = readdirSync(join(dir, "out", "actions")).sort();
+    const rerun = await runCli(args());
+    expect(rerun.code).toBe(0);
+    expect(readdirSync(join(dir, "out", "actions")).sort()).toEqual(before);
+    const again = readReport();
+    expect(again.groups.map((g) => g.fingerprint)).toEqual(report.groups.map((g) => g.fingerprint));
+  });
+});

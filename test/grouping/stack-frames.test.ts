@@ -1,0 +1,71 @@
+import { describe, expect, it } from "vitest";
+import { firstInAppFrame, frameKey, parseStackTrace } from "../../src/grouping/stack-frames.ts";
+import { PRICING_STACK } from "../helpers/spans.ts";
+
+describe("parseStackTrace", () => {
+  it("parses V8 frames and marks node_modules and node internals as library code", () => {
+    const frames = parseStackTrace(
+      `${PRICING_STACK}\n    at process.processTicksAndRejections (node:internal/process/task_queues:95:5)`,
+    );
+    expect(frames.map((f) => [f.function, f.file, f.line, f.inApp])).toEqual([
+      ["applyDiscount", "/srv/billing-service/src/pricing.js", 7, true],
+      ["invoiceTotal", "/srv/billing-service/src/pricing.js", 14, true],
+      ["handle", "/srv/billing-service/src/handlers.js", 9, true],
+      ["Layer.handle", "/srv/billing-service/node_modules/express/lib/router/layer.js", 95, false],
+      ["process.processTicksAndRejections", "node:internal/process/task_queues", 95, false],
+    ]);
+  });
+
+  it("parses V8 frames without a function name and file:// URLs", () => {
+    const [frame] = parseStackTrace("Error: x\n    at file:///app/src/main.mjs:3:9");
+    expect(frame).toMatchObject({ function: "<anonymous>", file: "/app/src/main.mjs", line: 3, column: 9 });
+  });
+
+  it("parses Python tracebacks innermost first and skips site-packages", () => {
+    const frames = parseStackTrace(
+      [
+        "Traceback (most recent call last):",
+        '  File "/app/billing/api.py", line 20, in post',
+        "    total = compute(order)",
+        '  File "/usr/lib/python3.12/site-packages/requests/api.py", line 59, in get',
+        '  File "/app/billing/pricing.py", line 7, in compute',
+        "KeyError: 'discounts'",
+      ].join("\n"),
+    );
+    expect(frames.map((f) => `${f.function}@${f.file}:${f.line}:${f.inApp}`)).toEqual([
+      "compute@/app/billing/pricing.py:7:true",
+      "get@/usr/lib/python3.12/site-packages/requests/api.py:59:false",
+      "post@/app/billing/api.py:20:true",
+    ]);
+  });
+
+  it("parses Java and Go frames", () => {
+    const java = parseStackTrace(
+      "java.lang.NullPointerException\n\tat java.base/java.util.Objects.requireNonNull(Objects.java:209)\n\tat com.acme.billing.Pricing.apply(Pricing.java:42)",
+    );
+    expect(firstInAppFrame(java)).toMatchObject({
+      function: "com.acme.billing.Pricing.apply",
+      file: "Pricing.java",
+      line: 42,
+    });
+    const go = parseStackTrace(
+      "panic: runtime error\n\ngoroutine 1 [running]:\nmain.applyDiscount(...)\n\t/src/billing/pricing.go:12 +0x1d\nmain.main()\n\t/src/billing/main.go:8 +0x25",
+    );
+    expect(go.map((f) => `${f.function}@${f.file}:${f.line}`)).toEqual([
+      "main.applyDiscount@/src/billing/pricing.go:12",
+      "main.main@/src/billing/main.go:8",
+    ]);
+  });
+
+  it("keys a frame by function and trailing path, not by line or checkout directory", () => {
+    const a = parseStackTrace("E\n    at applyDiscount (/srv/a/src/pricing.js:7:1)")[0];
+    const b = parseStackTrace("E\n    at applyDiscount (/home/ci/build/src/pricing.js:9:3)")[0];
+    expect(a && frameKey(a)).toBe("applyDiscount@src/pricing.js");
+    expect(a && b && frameKey(a) === frameKey(b)).toBe(true);
+  });
+
+  it("returns no frames for text that is not a stack trace", () => {
+    expect(parseStackTrace("")).toEqual([]);
+    expect(parseStackTrace("just a message")).toEqual([]);
+  });
+});

@@ -178,6 +178,7 @@ function buildReport(
     generatedAt: generatedAt.toISOString(),
     window: { since: iso(config.window.sinceMs), until: iso(config.window.untilMs) },
     sources: sourceStats.map((s) => s.source),
+    // Only the dry-run sink exists in this version, so every run is one whatever the flags say.
     dryRun: true,
     fingerprintVersion: FINGERPRINT_VERSION,
     totals: {

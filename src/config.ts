@@ -37,6 +37,8 @@ export interface RunConfig {
   repoDir: string | null;
   services: Record<string, { repo: string }>;
   traceLinkTemplate: string | null;
+  /** Timeouts, retries and sampling for the SigNoz and Honeycomb clients. */
+  telemetry: { timeoutMs: number; retries: number; maxRetryDelayMs: number; sampleGroups: number };
   stepSummaryPath: string | null;
   github: { token: string; apiUrl: string; repository: string | null } | null;
   jira: {
@@ -64,6 +66,15 @@ const ConfigFileSchema = z
       .default({}),
     limit: z.number().int().min(1).max(1000).optional(),
     traceLinkTemplate: z.string().includes("{traceId}", { message: "must contain {traceId}" }).optional(),
+    telemetry: z
+      .object({
+        timeoutMs: z.number().int().min(100).max(600_000).optional(),
+        retries: z.number().int().min(0).max(10).optional(),
+        maxRetryDelayMs: z.number().int().min(0).max(300_000).optional(),
+        sampleGroups: z.number().int().min(0).max(1000).optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 
@@ -123,6 +134,13 @@ export function loadConfig(options: CliOptions, env: NodeJS.ProcessEnv, cwd: str
     repoDir: options.repoDir ? existingDir("--repo-dir", resolve(cwd, options.repoDir)) : null,
     services: file.services,
     traceLinkTemplate: file.traceLinkTemplate ?? null,
+    telemetry: {
+      timeoutMs: file.telemetry?.timeoutMs ?? 30_000,
+      retries: file.telemetry?.retries ?? 3,
+      maxRetryDelayMs: file.telemetry?.maxRetryDelayMs ?? 60_000,
+      // Groups that split into several fingerprints need room, so sample more than the limit.
+      sampleGroups: file.telemetry?.sampleGroups ?? Math.min(100, limit * 2),
+    },
     stepSummaryPath: parsedEnv.GITHUB_STEP_SUMMARY ?? null,
     github,
     jira,

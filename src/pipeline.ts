@@ -11,7 +11,7 @@ import { type RankedGroup, rankGroups } from "./grouping/rank.ts";
 import type { Progress } from "./progress.ts";
 import { REPORT_VERSION, type Report, type ReportGroup } from "./report/schema.ts";
 import { createSources } from "./telemetry/factory.ts";
-import type { SourceStats } from "./telemetry/source.ts";
+import type { SourceStats, TelemetrySource } from "./telemetry/source.ts";
 
 // Evidence is local git today; the real bound comes with the GitHub and model clients.
 const GROUP_CONCURRENCY = 4;
@@ -30,36 +30,16 @@ export async function runTriage(
   progress: Progress,
   now: () => Date = () => new Date(),
 ): Promise<TriageResult> {
-  const sources = createSources(config.sources);
+  const sources = createSources(config);
   await Promise.all(sources.map((source) => source.preflight()));
 
+  // Sources run concurrently into one collector; groups with the same fingerprint merge.
   const collector = new GroupCollector();
-  const sourceStats: SourceStats[] = [];
-  let sourceFailed = false;
-  for (const source of sources) {
-    progress.info(
-      `querying ${source.name} for ${iso(config.window.sinceMs)} → ${iso(config.window.untilMs)}`,
-    );
-    try {
-      const stats = await source.collect(config.window, collector);
-      sourceStats.push(stats);
-      progress.info(`${source.name}: ${stats.spansMatched} matching spans of ${stats.spansRead} read`);
-      for (const problem of stats.problems) {
-        progress.warn(`${source.name}${problem.line ? ` line ${problem.line}` : ""}: ${problem.message}`);
-      }
-    } catch (error) {
-      sourceFailed = true;
-      progress.warn(`${source.name} failed: ${messageOf(error)}`);
-      sourceStats.push({
-        source: source.name,
-        spansRead: 0,
-        spansMatched: 0,
-        skippedLines: 0,
-        requests: 0,
-        problems: [{ message: messageOf(error) }],
-      });
-    }
-  }
+  const outcomes = await Promise.all(
+    sources.map((source) => collectFrom(source, config, collector, progress)),
+  );
+  const sourceStats = outcomes.map((o) => o.stats);
+  const sourceFailed = outcomes.some((o) => o.failed);
 
   const all = collector.groups();
   const ranked = rankGroups(all, config.window, (sha) => collector.firstSeenOfCommit(sha)).slice(
@@ -89,6 +69,35 @@ export async function runTriage(
   const report = buildReport(config, now(), sourceStats, all.length, groups);
   const failed = sourceFailed || groups.some((g) => g.error || g.actions.some((a) => a.status === "failed"));
   return { report, exitCode: failed ? 1 : 0 };
+}
+
+async function collectFrom(
+  source: TelemetrySource,
+  config: RunConfig,
+  collector: GroupCollector,
+  progress: Progress,
+): Promise<{ stats: SourceStats; failed: boolean }> {
+  progress.info(`querying ${source.name} for ${iso(config.window.sinceMs)} → ${iso(config.window.untilMs)}`);
+  try {
+    const stats = await source.collect(config.window, collector);
+    const detail = source.name === "file" ? `of ${stats.spansRead} read` : `in ${stats.requests} request(s)`;
+    progress.info(`${source.name}: ${stats.spansMatched} matching spans ${detail}`);
+    for (const problem of stats.problems) {
+      progress.warn(`${source.name}${problem.line ? ` line ${problem.line}` : ""}: ${problem.message}`);
+    }
+    return { stats, failed: false };
+  } catch (error) {
+    progress.warn(`${source.name} failed: ${messageOf(error)}`);
+    const stats: SourceStats = {
+      source: source.name,
+      spansRead: 0,
+      spansMatched: 0,
+      skippedLines: 0,
+      requests: 0,
+      problems: [{ message: messageOf(error) }],
+    };
+    return { stats, failed: true };
+  }
 }
 
 interface GroupDeps {
@@ -196,9 +205,12 @@ function buildReport(
   };
 }
 
+/** The backend's own deep link when it gave one, else the configured template, else none. */
 function traceLinksFor(group: RankedGroup, template: string | null): string[] {
-  if (!template) return [];
-  return group.samples.map((s) => template.replaceAll("{traceId}", encodeURIComponent(s.traceId)));
+  return group.samples.flatMap((s) => {
+    if (s.traceUrl) return [s.traceUrl];
+    return template && s.traceId ? [template.replaceAll("{traceId}", encodeURIComponent(s.traceId))] : [];
+  });
 }
 
 function outcomeOf(group: ReportGroup): string {

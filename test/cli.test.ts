@@ -38,11 +38,11 @@ describe("triage CLI usage", () => {
   });
 
   it("says plainly that a configured backend is not in this version yet, and exits 2", async () => {
-    const run = await runCli(["--source", "signoz"], {
-      env: { SIGNOZ_URL: "http://127.0.0.1:9", SIGNOZ_API_KEY: "k" },
+    const run = await runCli(["--source", "honeycomb"], {
+      env: { HONEYCOMB_API_KEY: "k", HONEYCOMB_DATASET: "d" },
     });
     expect(run.code).toBe(2);
-    expect(run.stderr).toMatch(/signoz source is not available in this version/);
+    expect(run.stderr).toMatch(/honeycomb source is not available in this version/);
   });
 });
 

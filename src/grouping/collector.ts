@@ -1,5 +1,6 @@
 import { environmentOf, exceptionOf, issueKeyOf, repositoryUrlOf } from "../telemetry/conventions.ts";
-import type { SpanSink } from "../telemetry/source.ts";
+import { spanFromFields } from "../telemetry/fields.ts";
+import type { AggregateRow, SpanSink } from "../telemetry/source.ts";
 import type { Attributes, AttributeValue, TelemetrySpan } from "../telemetry/span.ts";
 import { fingerprintFor, type GroupIdentity } from "./fingerprint.ts";
 
@@ -19,6 +20,7 @@ export interface SpanSample {
   message: string;
   stacktrace: string;
   attributes: Attributes;
+  traceUrl?: string;
 }
 
 export interface ErrorGroup extends GroupIdentity {
@@ -37,28 +39,35 @@ export class GroupCollector implements SpanSink {
   private readonly commitFirstSeen = new Map<string, number>();
 
   addSpan(span: TelemetrySpan): void {
-    const identity = fingerprintFor(span);
-    let group = this.byFingerprint.get(identity.fingerprint);
-    if (!group) {
-      group = {
-        ...identity,
-        issueKey: null,
-        repositoryUrl: null,
-        environment: null,
-        count: 0,
-        firstSeenMs: span.startTimeMs,
-        lastSeenMs: span.startTimeMs,
-        samples: [],
-      };
-      this.byFingerprint.set(identity.fingerprint, group);
-    }
-    group.count += 1;
-    group.firstSeenMs = Math.min(group.firstSeenMs, span.startTimeMs);
-    group.lastSeenMs = Math.max(group.lastSeenMs, span.startTimeMs);
-    group.issueKey ??= issueKeyOf(span);
-    group.repositoryUrl ??= repositoryUrlOf(span);
-    group.environment ??= environmentOf(span);
+    const group = this.groupOf(span);
+    this.absorb(group, span, 1, span.startTimeMs, span.startTimeMs);
     keepLatestSamples(group.samples, span);
+  }
+
+  /**
+   * Server-side groups are coarser than fingerprints (no message normalisation or stack frames
+   * in the query). When the samples fall into several fingerprints, the count is shared out in
+   * proportion to the samples; totals always add up to what the backend counted.
+   */
+  addAggregate(row: AggregateRow): void {
+    const spans = row.samples.length > 0 ? row.samples : [describeFromKeys(row)];
+    const byFingerprint = new Map<string, TelemetrySpan[]>();
+    for (const span of spans) {
+      const fingerprint = fingerprintFor(span).fingerprint;
+      byFingerprint.set(fingerprint, [...(byFingerprint.get(fingerprint) ?? []), span]);
+    }
+    const parts = [...byFingerprint.values()];
+    const shares = splitCount(
+      row.count,
+      parts.map((p) => p.length),
+    );
+    parts.forEach((part, index) => {
+      const [first] = part;
+      if (!first) return;
+      const group = this.groupOf(first);
+      this.absorb(group, first, shares[index] ?? 0, row.firstSeenMs, row.lastSeenMs);
+      if (row.samples.length > 0) for (const span of part) keepLatestSamples(group.samples, span);
+    });
   }
 
   noteCommitSeen(commitSha: string, timeMs: number): void {
@@ -73,6 +82,70 @@ export class GroupCollector implements SpanSink {
   firstSeenOfCommit(commitSha: string): number | undefined {
     return this.commitFirstSeen.get(commitSha);
   }
+
+  private groupOf(span: TelemetrySpan): ErrorGroup {
+    const identity = fingerprintFor(span);
+    let group = this.byFingerprint.get(identity.fingerprint);
+    if (!group) {
+      group = {
+        ...identity,
+        issueKey: null,
+        repositoryUrl: null,
+        environment: null,
+        count: 0,
+        firstSeenMs: Number.POSITIVE_INFINITY,
+        lastSeenMs: Number.NEGATIVE_INFINITY,
+        samples: [],
+      };
+      this.byFingerprint.set(identity.fingerprint, group);
+    }
+    return group;
+  }
+
+  private absorb(
+    group: ErrorGroup,
+    span: TelemetrySpan,
+    count: number,
+    firstMs: number,
+    lastMs: number,
+  ): void {
+    group.count += count;
+    group.firstSeenMs = Math.min(group.firstSeenMs, firstMs);
+    group.lastSeenMs = Math.max(group.lastSeenMs, lastMs);
+    group.issueKey ??= issueKeyOf(span);
+    group.repositoryUrl ??= repositoryUrlOf(span);
+    group.environment ??= environmentOf(span);
+  }
+}
+
+/** Largest-remainder split of `total` by `weights`, so the parts are whole and sum to `total`. */
+export function splitCount(total: number, weights: readonly number[]): number[] {
+  const sum = weights.reduce((a, b) => a + b, 0);
+  if (sum === 0) return weights.map(() => 0);
+  const exact = weights.map((w) => (total * w) / sum);
+  const parts = exact.map(Math.floor);
+  let left = total - parts.reduce((a, b) => a + b, 0);
+  const order = exact
+    .map((x, i) => [x - Math.floor(x), i] as const)
+    .sort((a, b) => b[0] - a[0] || a[1] - b[1]);
+  for (const [, index] of order) {
+    if (left <= 0) break;
+    parts[index] = (parts[index] ?? 0) + 1;
+    left -= 1;
+  }
+  return parts;
+}
+
+/** A stand-in span built from the group-by values when the backend gave no sample. */
+function describeFromKeys(row: AggregateRow): TelemetrySpan {
+  return spanFromFields(row.keys, {
+    traceId: "",
+    spanId: "",
+    name: row.keys.name ?? "",
+    timeMs: row.lastSeenMs,
+    isError: true,
+    statusMessage: "",
+  });
 }
 
 function keepLatestSamples(samples: SpanSample[], span: TelemetrySpan): void {
@@ -105,6 +178,7 @@ function toSample(span: TelemetrySpan): SpanSample {
     message: truncate(exception.message, MAX_MESSAGE_CHARS),
     stacktrace: truncate(exception.stacktrace, MAX_STACK_CHARS),
     attributes,
+    ...(span.traceUrl ? { traceUrl: span.traceUrl } : {}),
   };
 }
 

@@ -85,6 +85,7 @@ export const ReportSchema = z.object({
       skippedLines: z.number().int().nonnegative(),
       requests: z.number().int().nonnegative(),
       problems: z.array(z.object({ line: z.number().int().optional(), message: z.string() })),
+      queryLinks: z.array(z.string()).optional(),
     }),
   ),
   groups: z.array(ReportGroupSchema),

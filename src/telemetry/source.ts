@@ -7,10 +7,22 @@ export interface TimeWindow {
   untilMs: number;
 }
 
+/** A group counted by the backend itself, with a few sample spans of it. */
+export interface AggregateRow {
+  count: number;
+  firstSeenMs: number;
+  lastSeenMs: number;
+  /** The backend's group-by values; used to describe the group when no sample could be read. */
+  keys: Record<string, string>;
+  samples: TelemetrySpan[];
+}
+
 /** Where a source hands its spans; grouping implements it so sources never depend on grouping. */
 export interface SpanSink {
   /** A triage candidate inside the window. */
   addSpan(span: TelemetrySpan): void;
+  /** A group aggregated server-side (SigNoz, Honeycomb); the samples decide its fingerprint. */
+  addAggregate(row: AggregateRow): void;
   /** Any span carrying a commit SHA, in or before the window: feeds the "new commit" boost. */
   noteCommitSeen(commitSha: string, timeMs: number): void;
 }
@@ -27,6 +39,8 @@ export interface SourceStats {
   skippedLines: number;
   problems: SourceProblem[];
   requests: number;
+  /** Permalinks to the backend's own view of the queries, when it gives them. */
+  queryLinks?: string[];
 }
 
 export interface TelemetrySource {

@@ -32,6 +32,8 @@ export interface TelemetrySpan {
   resource: Attributes;
   scope: string;
   events: SpanEvent[];
+  /** Deep link to the trace in the backend's UI, when the backend has one. */
+  traceUrl?: string;
 }
 
 /** Reads a string-valued attribute from the span, then its resource; other types are stringified. */

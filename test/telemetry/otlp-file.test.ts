@@ -19,6 +19,9 @@ class RecordingSink implements SpanSink {
   addSpan(span: TelemetrySpan) {
     this.spans.push(span);
   }
+  addAggregate(): void {
+    throw new Error("the file source never aggregates");
+  }
   noteCommitSeen(sha: string, timeMs: number) {
     this.commits.set(sha, Math.min(timeMs, this.commits.get(sha) ?? Number.POSITIVE_INFINITY));
   }

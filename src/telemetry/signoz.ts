@@ -1,0 +1,295 @@
+import pLimit from "p-limit";
+import { UsageError } from "../usage-error.ts";
+import { AGENT_STOP_FAILURE } from "./conventions.ts";
+import { type Field, GROUP_FIELDS, SAMPLE_FIELDS, spanFromFields } from "./fields.ts";
+import { BackendError, createJsonClient, type JsonClient } from "./http.ts";
+import type { AggregateRow, SourceStats, SpanSink, TelemetrySource, TimeWindow } from "./source.ts";
+import type { TelemetrySpan } from "./span.ts";
+
+export interface BackendOptions {
+  timeoutMs: number;
+  retries: number;
+  maxRetryDelayMs: number;
+  /** How many of the largest server-side groups get sample spans (one request each). */
+  sampleGroups: number;
+}
+
+export const SAMPLES_PER_QUERY = 5;
+// How far back a commit must have run for it not to count as new in the window.
+export const PRIOR_COMMIT_LOOKBACK_MS = 7 * 86_400_000;
+const MAX_GROUP_ROWS = 1000;
+const MAX_BUCKETS = 720;
+const SAMPLE_CONCURRENCY = 4;
+const TRIAGE_FILTER = `(has_error = true OR name = '${AGENT_STOP_FAILURE}')`;
+
+/**
+ * SigNoz query-range API v5. The counting runs in ClickHouse: one time-series query groups and
+ * counts (and gives first/last seen per group), one scalar query lists commits that ran before the
+ * window, then one raw query per top group fetches sample spans. Requests grow with groups, not spans.
+ */
+export class SignozSource implements TelemetrySource {
+  readonly name = "signoz" as const;
+  private readonly url: string;
+  private readonly client: JsonClient;
+  private readonly options: BackendOptions;
+
+  constructor(url: string, apiKey: string, options: BackendOptions) {
+    this.url = url.replace(/\/+$/, "");
+    this.options = options;
+    this.client = createJsonClient({
+      backend: "SigNoz",
+      baseUrl: this.url,
+      headers: { "SIGNOZ-API-KEY": apiKey },
+      timeoutMs: options.timeoutMs,
+      retries: options.retries,
+      maxRetryDelayMs: options.maxRetryDelayMs,
+    });
+  }
+
+  async preflight(): Promise<void> {
+    const end = Date.now();
+    try {
+      await this.query(scalarRequest(end - 60_000, end, "has_error = true", [], 1));
+    } catch (error) {
+      if (error instanceof BackendError && (error.status === 401 || error.status === 403)) {
+        throw new UsageError(
+          `SigNoz rejected SIGNOZ_API_KEY (HTTP ${error.status} from ${this.url}); check the key`,
+        );
+      }
+      // Anything else (unreachable, 5xx) is reported when the run queries for real.
+    }
+  }
+
+  async collect(window: TimeWindow, sink: SpanSink): Promise<SourceStats> {
+    const stats: SourceStats = {
+      source: "signoz",
+      spansRead: 0,
+      spansMatched: 0,
+      skippedLines: 0,
+      problems: [],
+      requests: 0,
+    };
+    try {
+      const step = Math.max(60, Math.ceil((window.untilMs - window.sinceMs) / 1000 / MAX_BUCKETS));
+      const groups = parseSeries(await this.query(seriesRequest(window, step)), step * 1000, window);
+      if (groups.length >= MAX_GROUP_ROWS) {
+        stats.problems.push({ message: `more than ${MAX_GROUP_ROWS} groups; the smallest were not fetched` });
+      }
+      const prior = await this.query(
+        scalarRequest(
+          window.sinceMs - PRIOR_COMMIT_LOOKBACK_MS,
+          window.sinceMs,
+          "build.commit_sha EXISTS",
+          [GROUP_FIELDS[1] as Field],
+          MAX_GROUP_ROWS,
+        ),
+      );
+      for (const row of parseScalar(prior)) {
+        const sha = row["build.commit_sha"];
+        if (typeof sha === "string" && sha !== "") sink.noteCommitSeen(sha.toLowerCase(), window.sinceMs - 1);
+      }
+      const limit = pLimit(SAMPLE_CONCURRENCY);
+      const rows = await Promise.all(
+        groups.map((group, index) =>
+          index < this.options.sampleGroups
+            ? limit(() => this.samplesFor(group, window, stats))
+            : Promise.resolve({ ...group, samples: [] }),
+        ),
+      );
+      for (const row of rows) {
+        stats.spansMatched += row.count;
+        const sha = row.keys["build.commit_sha"];
+        if (sha) sink.noteCommitSeen(sha.toLowerCase(), row.firstSeenMs);
+        sink.addAggregate(row);
+      }
+    } finally {
+      stats.requests = this.client.requests;
+    }
+    return stats;
+  }
+
+  private async samplesFor(
+    group: Omit<AggregateRow, "samples">,
+    window: TimeWindow,
+    stats: SourceStats,
+  ): Promise<AggregateRow> {
+    try {
+      const response = await this.query(rawRequest(window, sampleFilter(group.keys)));
+      return { ...group, samples: parseRaw(response).map((row) => this.toSpan(row)) };
+    } catch (error) {
+      // Samples only enrich the evidence: the group still counts without them.
+      stats.problems.push({
+        message: `samples for ${describeKeys(group.keys)} unavailable: ${messageOf(error)}`,
+      });
+      return { ...group, samples: [] };
+    }
+  }
+
+  private toSpan(row: { timestamp: string; data: Record<string, unknown> }): TelemetrySpan {
+    const traceId = String(row.data.trace_id ?? "");
+    const spanId = String(row.data.span_id ?? "");
+    return spanFromFields(row.data, {
+      traceId,
+      spanId,
+      name: String(row.data.name ?? ""),
+      timeMs: Date.parse(row.timestamp),
+      isError: row.data.has_error === true || row.data.has_error === "true",
+      statusMessage: String(row.data.status_message ?? ""),
+      traceUrl: `${this.url}/trace/${encodeURIComponent(traceId)}${spanId ? `?spanId=${encodeURIComponent(spanId)}` : ""}`,
+    });
+  }
+
+  private async query(body: unknown): Promise<unknown> {
+    const response = (await this.client.call("POST", "/api/v5/query_range", body)) as { status?: string };
+    if (response?.status !== "success") throw new BackendError("SigNoz", 200, "query did not succeed");
+    return response;
+  }
+}
+
+function builderQuery(spec: Record<string, unknown>) {
+  return { type: "builder_query", spec: { name: "A", signal: "traces", disabled: false, ...spec } };
+}
+
+function envelope(startMs: number, endMs: number, requestType: string, spec: Record<string, unknown>) {
+  return {
+    schemaVersion: "v1",
+    start: Math.floor(startMs),
+    end: Math.ceil(endMs),
+    requestType,
+    compositeQuery: { queries: [builderQuery(spec)] },
+    formatOptions: { formatTableResultForUI: false, fillGaps: false },
+    variables: {},
+  };
+}
+
+function key(field: Field) {
+  return { name: field.name, fieldDataType: "string", signal: "traces", fieldContext: field.context };
+}
+
+const COUNT_DESC = [{ key: { name: "count()" }, direction: "desc" }];
+
+function seriesRequest(window: TimeWindow, stepSeconds: number) {
+  return envelope(window.sinceMs, window.untilMs, "time_series", {
+    stepInterval: stepSeconds,
+    filter: { expression: TRIAGE_FILTER },
+    aggregations: [{ expression: "count()" }],
+    groupBy: GROUP_FIELDS.map(key),
+    order: COUNT_DESC,
+    limit: MAX_GROUP_ROWS,
+    having: { expression: "" },
+  });
+}
+
+function scalarRequest(startMs: number, endMs: number, filter: string, groupBy: Field[], limit: number) {
+  return envelope(startMs, endMs, "scalar", {
+    filter: { expression: filter },
+    aggregations: [{ expression: "count()" }],
+    groupBy: groupBy.map(key),
+    order: COUNT_DESC,
+    limit,
+    having: { expression: "" },
+  });
+}
+
+const SPAN_COLUMNS = ["trace_id", "span_id", "name", "has_error", "status_message"].map((name) => ({
+  name,
+  fieldDataType: "string",
+  signal: "traces",
+  fieldContext: "span",
+}));
+
+function rawRequest(window: TimeWindow, filter: string) {
+  return envelope(window.sinceMs, window.untilMs, "raw", {
+    filter: { expression: filter },
+    selectFields: [...SPAN_COLUMNS, ...SAMPLE_FIELDS.map(key)],
+    order: [{ key: { name: "timestamp" }, direction: "desc" }],
+    limit: SAMPLES_PER_QUERY,
+    offset: 0,
+  });
+}
+
+/** Group values are telemetry (untrusted) going into a query string: quote and escape them. */
+export function sampleFilter(keys: Record<string, string>): string {
+  const parts = GROUP_FIELDS.map(({ name }) => {
+    const value = keys[name] ?? "";
+    return value === ""
+      ? `${name} NOT EXISTS`
+      : `${name} = '${value.replace(/\\/g, "\\\\").replace(/'/g, "\\'")}'`;
+  });
+  return [TRIAGE_FILTER, ...parts].join(" AND ");
+}
+
+interface SeriesResponse {
+  data?: { data?: { results?: Array<{ aggregations?: Array<{ series?: Series[] }> }> } };
+}
+interface Series {
+  labels?: Array<{ key?: { name?: string }; value?: unknown }>;
+  values?: Array<{ timestamp?: number; value?: unknown }>;
+}
+
+function parseSeries(
+  response: unknown,
+  stepMs: number,
+  window: TimeWindow,
+): Array<Omit<AggregateRow, "samples">> {
+  const series = (response as SeriesResponse).data?.data?.results?.[0]?.aggregations?.[0]?.series ?? [];
+  const groups = series.flatMap((s) => {
+    const keys: Record<string, string> = {};
+    for (const label of s.labels ?? []) {
+      if (label.key?.name)
+        keys[label.key.name] = label.value === null || label.value === undefined ? "" : String(label.value);
+    }
+    const points = (s.values ?? [])
+      .map((v) => ({ at: Number(v.timestamp), n: toCount(v.value) }))
+      .filter((p) => p.n > 0);
+    if (points.length === 0) return [];
+    const times = points.map((p) => p.at);
+    return [
+      {
+        keys,
+        count: points.reduce((sum, p) => sum + p.n, 0),
+        firstSeenMs: Math.max(window.sinceMs, Math.min(...times)),
+        lastSeenMs: Math.min(window.untilMs - 1, Math.max(...times) + stepMs - 1),
+      },
+    ];
+  });
+  return groups.sort((a, b) => b.count - a.count);
+}
+
+/** Counts can arrive as numbers, numeric strings, or "NaN"/"Inf" strings. */
+function toCount(value: unknown): number {
+  const n = typeof value === "number" ? value : Number(value);
+  return Number.isFinite(n) && n > 0 ? Math.round(n) : 0;
+}
+
+interface ScalarResponse {
+  data?: { data?: { results?: Array<{ columns?: Array<{ name?: string }>; data?: unknown[][] }> } };
+}
+
+function parseScalar(response: unknown): Array<Record<string, unknown>> {
+  const result = (response as ScalarResponse).data?.data?.results?.[0];
+  const columns = (result?.columns ?? []).map((c) => c.name ?? "");
+  return (result?.data ?? []).map((row) => Object.fromEntries(columns.map((name, i) => [name, row[i]])));
+}
+
+interface RawResponse {
+  data?: {
+    data?: { results?: Array<{ rows?: Array<{ timestamp?: string; data?: Record<string, unknown> }> }> };
+  };
+}
+
+function parseRaw(response: unknown): Array<{ timestamp: string; data: Record<string, unknown> }> {
+  const rows = (response as RawResponse).data?.data?.results?.[0]?.rows ?? [];
+  return rows.map((row) => ({ timestamp: row.timestamp ?? "", data: row.data ?? {} }));
+}
+
+export function describeKeys(keys: Record<string, string>): string {
+  return Object.entries(keys)
+    .filter(([, v]) => v !== "")
+    .map(([k, v]) => `${k}=${v}`)
+    .join(" ");
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,114 @@
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+
+export type Fault =
+  | { kind: "status"; status: number; retryAfterSeconds?: number; body?: unknown }
+  | { kind: "delay"; ms: number }
+  | { kind: "truncate" }
+  | { kind: "reset" };
+
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  headers: IncomingMessage["headers"];
+  body: string;
+}
+
+export interface FakeReply {
+  status: number;
+  body: unknown;
+  headers?: Record<string, string>;
+}
+
+export type FakeHandler = (request: RecordedRequest, url: URL) => FakeReply | Promise<FakeReply>;
+
+export interface FakeServer {
+  url: string;
+  requests: RecordedRequest[];
+  /** Queue faults for the next matching requests (all requests when no filter is given). */
+  inject(
+    fault: Fault,
+    options?: { pathPrefix?: string; times?: number; match?: (request: RecordedRequest) => boolean },
+  ): void;
+  close(): Promise<void>;
+}
+
+/** A loopback HTTP server (127.0.0.1, random port) shared by every fake; faults run before the handler. */
+export async function startFakeServer(handler: FakeHandler): Promise<FakeServer> {
+  const requests: RecordedRequest[] = [];
+  const faults: Array<{
+    fault: Fault;
+    pathPrefix: string;
+    times: number;
+    match: (r: RecordedRequest) => boolean;
+  }> = [];
+  const server = createServer(async (req: IncomingMessage, res: ServerResponse) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const url = new URL(req.url ?? "/", "http://127.0.0.1");
+    const recorded: RecordedRequest = {
+      method: req.method ?? "GET",
+      path: url.pathname,
+      headers: req.headers,
+      body: Buffer.concat(chunks).toString("utf8"),
+    };
+    requests.push(recorded);
+    const queued = faults.find(
+      (f) => f.times > 0 && url.pathname.startsWith(f.pathPrefix) && f.match(recorded),
+    );
+    if (queued) {
+      queued.times -= 1;
+      const { fault } = queued;
+      if (fault.kind === "reset") {
+        req.socket.destroy();
+        return;
+      }
+      if (fault.kind === "status") {
+        res.writeHead(fault.status, {
+          "content-type": "application/json",
+          ...(fault.retryAfterSeconds !== undefined
+            ? { "retry-after": String(fault.retryAfterSeconds) }
+            : {}),
+        });
+        res.end(JSON.stringify(fault.body ?? { error: `injected ${fault.status}` }));
+        return;
+      }
+      if (fault.kind === "delay") await new Promise((resolve) => setTimeout(resolve, fault.ms));
+      if (fault.kind === "truncate") {
+        const reply = await handler(recorded, url);
+        const text = JSON.stringify(reply.body);
+        res.writeHead(reply.status, { "content-type": "application/json" });
+        res.end(text.slice(0, Math.max(1, Math.floor(text.length / 2))));
+        return;
+      }
+    }
+    try {
+      const reply = await handler(recorded, url);
+      if (res.destroyed) return;
+      res.writeHead(reply.status, { "content-type": "application/json", ...reply.headers });
+      res.end(JSON.stringify(reply.body));
+    } catch (error) {
+      res.writeHead(500, { "content-type": "application/json" });
+      res.end(JSON.stringify({ error: error instanceof Error ? error.message : String(error) }));
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    requests,
+    inject(fault, options = {}) {
+      faults.push({
+        fault,
+        pathPrefix: options.pathPrefix ?? "/",
+        times: options.times ?? 1,
+        match: options.match ?? (() => true),
+      });
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}

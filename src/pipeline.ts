@@ -205,12 +205,13 @@ function buildReport(
   };
 }
 
-/** The backend's own deep link when it gave one, else the configured template, else none. */
+/** The backends' own deep links when they gave any, else the configured template, else none. */
 function traceLinksFor(group: RankedGroup, template: string | null): string[] {
-  return group.samples.flatMap((s) => {
-    if (s.traceUrl) return [s.traceUrl];
-    return template && s.traceId ? [template.replaceAll("{traceId}", encodeURIComponent(s.traceId))] : [];
-  });
+  if (group.traceLinks.length > 0) return group.traceLinks;
+  if (!template) return [];
+  return group.samples
+    .filter((s) => s.traceId)
+    .map((s) => template.replaceAll("{traceId}", encodeURIComponent(s.traceId)));
 }
 
 function outcomeOf(group: ReportGroup): string {

@@ -36,14 +36,6 @@ describe("triage CLI usage", () => {
     expect(run.stderr).toBe(`${line}\n`);
     expect(run.stdout).toBe("");
   });
-
-  it("says plainly that a configured backend is not in this version yet, and exits 2", async () => {
-    const run = await runCli(["--source", "honeycomb"], {
-      env: { HONEYCOMB_API_KEY: "k", HONEYCOMB_DATASET: "d" },
-    });
-    expect(run.code).toBe(2);
-    expect(run.stderr).toMatch(/honeycomb source is not available in this version/);
-  });
 });
 
 describe("triage over an OTLP file", () => {

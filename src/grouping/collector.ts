@@ -5,6 +5,8 @@ import type { Attributes, AttributeValue, TelemetrySpan } from "../telemetry/spa
 import { fingerprintFor, type GroupIdentity } from "./fingerprint.ts";
 
 export const SAMPLES_PER_GROUP = 5;
+// Links are kept apart from samples so that merged sources each keep theirs.
+const MAX_TRACE_LINKS = 10;
 // Bounds per sample keep memory O(groups) even when one span carries a megabyte stack trace.
 const MAX_STACK_CHARS = 16_000;
 const MAX_MESSAGE_CHARS = 2_000;
@@ -20,7 +22,6 @@ export interface SpanSample {
   message: string;
   stacktrace: string;
   attributes: Attributes;
-  traceUrl?: string;
 }
 
 export interface ErrorGroup extends GroupIdentity {
@@ -31,6 +32,8 @@ export interface ErrorGroup extends GroupIdentity {
   firstSeenMs: number;
   lastSeenMs: number;
   samples: SpanSample[];
+  /** Backend deep links to sample traces, from every source that saw the group. */
+  traceLinks: string[];
 }
 
 /** Folds spans into groups as they stream past; holds only the groups and a few samples each. */
@@ -66,7 +69,11 @@ export class GroupCollector implements SpanSink {
       if (!first) return;
       const group = this.groupOf(first);
       this.absorb(group, first, shares[index] ?? 0, row.firstSeenMs, row.lastSeenMs);
-      if (row.samples.length > 0) for (const span of part) keepLatestSamples(group.samples, span);
+      if (row.samples.length === 0) return;
+      for (const span of part) {
+        this.absorb(group, span, 0, row.firstSeenMs, row.lastSeenMs);
+        keepLatestSamples(group.samples, span);
+      }
     });
   }
 
@@ -96,6 +103,7 @@ export class GroupCollector implements SpanSink {
         firstSeenMs: Number.POSITIVE_INFINITY,
         lastSeenMs: Number.NEGATIVE_INFINITY,
         samples: [],
+        traceLinks: [],
       };
       this.byFingerprint.set(identity.fingerprint, group);
     }
@@ -115,6 +123,13 @@ export class GroupCollector implements SpanSink {
     group.issueKey ??= issueKeyOf(span);
     group.repositoryUrl ??= repositoryUrlOf(span);
     group.environment ??= environmentOf(span);
+    if (
+      span.traceUrl &&
+      group.traceLinks.length < MAX_TRACE_LINKS &&
+      !group.traceLinks.includes(span.traceUrl)
+    ) {
+      group.traceLinks.push(span.traceUrl);
+    }
   }
 }
 
@@ -178,7 +193,6 @@ function toSample(span: TelemetrySpan): SpanSample {
     message: truncate(exception.message, MAX_MESSAGE_CHARS),
     stacktrace: truncate(exception.stacktrace, MAX_STACK_CHARS),
     attributes,
-    ...(span.traceUrl ? { traceUrl: span.traceUrl } : {}),
   };
 }
 

@@ -1,23 +1,18 @@
 import pLimit from "p-limit";
 import { UsageError } from "../usage-error.ts";
+import {
+  type BackendOptions,
+  describeKeys,
+  MAX_GROUP_ROWS,
+  PRIOR_COMMIT_LOOKBACK_MS,
+  SAMPLES_PER_QUERY,
+} from "./backend.ts";
 import { AGENT_STOP_FAILURE } from "./conventions.ts";
 import { type Field, GROUP_FIELDS, SAMPLE_FIELDS, spanFromFields } from "./fields.ts";
 import { BackendError, createJsonClient, type JsonClient } from "./http.ts";
 import type { AggregateRow, SourceStats, SpanSink, TelemetrySource, TimeWindow } from "./source.ts";
 import type { TelemetrySpan } from "./span.ts";
 
-export interface BackendOptions {
-  timeoutMs: number;
-  retries: number;
-  maxRetryDelayMs: number;
-  /** How many of the largest server-side groups get sample spans (one request each). */
-  sampleGroups: number;
-}
-
-export const SAMPLES_PER_QUERY = 5;
-// How far back a commit must have run for it not to count as new in the window.
-export const PRIOR_COMMIT_LOOKBACK_MS = 7 * 86_400_000;
-const MAX_GROUP_ROWS = 1000;
 const MAX_BUCKETS = 720;
 const SAMPLE_CONCURRENCY = 4;
 const TRIAGE_FILTER = `(has_error = true OR name = '${AGENT_STOP_FAILURE}')`;
@@ -281,13 +276,6 @@ interface RawResponse {
 function parseRaw(response: unknown): Array<{ timestamp: string; data: Record<string, unknown> }> {
   const rows = (response as RawResponse).data?.data?.results?.[0]?.rows ?? [];
   return rows.map((row) => ({ timestamp: row.timestamp ?? "", data: row.data ?? {} }));
-}
-
-export function describeKeys(keys: Record<string, string>): string {
-  return Object.entries(keys)
-    .filter(([, v]) => v !== "")
-    .map(([k, v]) => `${k}=${v}`)
-    .join(" ");
 }
 
 function messageOf(error: unknown): string {

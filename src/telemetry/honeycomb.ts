@@ -1,0 +1,305 @@
+import pLimit from "p-limit";
+import { UsageError } from "../usage-error.ts";
+import {
+  type BackendOptions,
+  describeKeys,
+  MAX_GROUP_ROWS,
+  PRIOR_COMMIT_LOOKBACK_MS,
+  SAMPLES_PER_QUERY,
+} from "./backend.ts";
+import { AGENT_STOP_FAILURE, AGENT_TURN_STOP } from "./conventions.ts";
+import { GROUP_FIELDS, SAMPLE_FIELDS, spanFromFields } from "./fields.ts";
+import { BackendError, createJsonClient, type JsonClient } from "./http.ts";
+import type { AggregateRow, SourceStats, SpanSink, TelemetrySource, TimeWindow } from "./source.ts";
+
+const MAX_BUCKETS = 500;
+// Query runs are rate-limited per key (about 10 a minute); two at a time keeps 429s rare.
+const SAMPLE_CONCURRENCY = 2;
+const FIRST_POLL_MS = 200;
+const MAX_POLL_MS = 5_000;
+const SAMPLE_COLUMNS = ["trace.trace_id", "trace.span_id", "name", "error", "status_message"];
+
+interface QueryResult {
+  rows: Array<Record<string, unknown>>;
+  series: Array<{ time: string; data: Record<string, unknown> }>;
+  queryUrl: string | null;
+}
+
+type Filter = { column: string; op: string; value?: unknown };
+
+/**
+ * Honeycomb Query Data API: create a query spec, run it, poll until complete. One grouped COUNT
+ * query (its time series gives first/last seen), one prior-commit query, then one sample query per
+ * top group broken down by trace id. Honeycomb keeps no raw rows, so a sample's time is its group's
+ * last-seen time.
+ */
+export class HoneycombSource implements TelemetrySource {
+  readonly name = "honeycomb" as const;
+  private readonly client: JsonClient;
+  private readonly apiUrl: string;
+  private readonly dataset: string;
+  private readonly options: BackendOptions;
+  private uiBase: string | null = null;
+  private readonly firstPollMs: number;
+
+  /** `firstPollMs` exists for tests; Honeycomb's own client polls every 200 ms. */
+  constructor(
+    apiUrl: string,
+    apiKey: string,
+    dataset: string,
+    options: BackendOptions,
+    firstPollMs = FIRST_POLL_MS,
+  ) {
+    this.firstPollMs = firstPollMs;
+    this.apiUrl = apiUrl.replace(/\/+$/, "");
+    this.dataset = dataset;
+    this.options = options;
+    this.client = createJsonClient({
+      backend: "Honeycomb",
+      baseUrl: this.apiUrl,
+      headers: { "X-Honeycomb-Team": apiKey },
+      timeoutMs: options.timeoutMs,
+      retries: options.retries,
+      maxRetryDelayMs: options.maxRetryDelayMs,
+    });
+  }
+
+  async preflight(): Promise<void> {
+    let auth: {
+      api_key_access?: { queries?: boolean };
+      team?: { slug?: string };
+      environment?: { slug?: string };
+    };
+    try {
+      auth = (await this.client.call("GET", "/1/auth")) as typeof auth;
+    } catch (error) {
+      if (error instanceof BackendError && (error.status === 401 || error.status === 403)) {
+        throw new UsageError(
+          `Honeycomb rejected HONEYCOMB_API_KEY (HTTP ${error.status} from ${this.apiUrl}); check the key`,
+        );
+      }
+      return;
+    }
+    if (auth.api_key_access?.queries === false) {
+      throw new UsageError("HONEYCOMB_API_KEY cannot run queries: give the key the Queries permission");
+    }
+    const team = auth.team?.slug;
+    if (team) {
+      const env = auth.environment?.slug;
+      this.uiBase = `${uiHost(this.apiUrl)}/${encodeURIComponent(team)}${env ? `/environments/${encodeURIComponent(env)}` : ""}`;
+    }
+  }
+
+  async collect(window: TimeWindow, sink: SpanSink): Promise<SourceStats> {
+    const stats: SourceStats = {
+      source: "honeycomb",
+      spansRead: 0,
+      spansMatched: 0,
+      skippedLines: 0,
+      problems: [],
+      requests: 0,
+      queryLinks: [],
+    };
+    try {
+      const granularity = Math.max(60, Math.ceil((window.untilMs - window.sinceMs) / 1000 / MAX_BUCKETS));
+      const grouped = await this.run({
+        calculations: [{ op: "COUNT" }],
+        breakdowns: GROUP_FIELDS.map((f) => f.name),
+        filters: [
+          { column: "error", op: "=", value: true },
+          { column: "name", op: "=", value: AGENT_STOP_FAILURE },
+        ],
+        filter_combination: "OR",
+        ...timeRange(window.sinceMs, window.untilMs),
+        granularity,
+        orders: [{ op: "COUNT", order: "descending" }],
+        limit: MAX_GROUP_ROWS,
+      });
+      if (grouped.queryUrl) stats.queryLinks?.push(grouped.queryUrl);
+      if (grouped.rows.length >= MAX_GROUP_ROWS) {
+        stats.problems.push({ message: `more than ${MAX_GROUP_ROWS} groups; the smallest were not fetched` });
+      }
+      const groups = toGroups(grouped, granularity * 1000, window);
+
+      const prior = await this.run({
+        calculations: [{ op: "COUNT" }],
+        breakdowns: ["build.commit_sha"],
+        filters: [{ column: "build.commit_sha", op: "exists" }],
+        ...timeRange(window.sinceMs - PRIOR_COMMIT_LOOKBACK_MS, window.sinceMs),
+        limit: MAX_GROUP_ROWS,
+      });
+      for (const row of prior.rows) {
+        const sha = row["build.commit_sha"];
+        if (typeof sha === "string" && sha !== "") sink.noteCommitSeen(sha.toLowerCase(), window.sinceMs - 1);
+      }
+
+      const limit = pLimit(SAMPLE_CONCURRENCY);
+      const rows = await Promise.all(
+        groups.map((group, index) =>
+          index < this.options.sampleGroups
+            ? limit(() => this.samplesFor(group, window, stats))
+            : { ...group, samples: [] },
+        ),
+      );
+      for (const row of rows) {
+        stats.spansMatched += row.count;
+        const sha = row.keys["build.commit_sha"];
+        if (sha) sink.noteCommitSeen(sha.toLowerCase(), row.firstSeenMs);
+        sink.addAggregate(row);
+      }
+    } finally {
+      stats.requests = this.client.requests;
+    }
+    return stats;
+  }
+
+  private async samplesFor(
+    group: Omit<AggregateRow, "samples">,
+    window: TimeWindow,
+    stats: SourceStats,
+  ): Promise<AggregateRow> {
+    try {
+      const result = await this.run({
+        calculations: [{ op: "COUNT" }],
+        breakdowns: [...SAMPLE_COLUMNS, ...SAMPLE_FIELDS.map((f) => f.name)],
+        filters: groupFilters(group.keys),
+        filter_combination: "AND",
+        ...timeRange(window.sinceMs, window.untilMs),
+        orders: [{ op: "COUNT", order: "descending" }],
+        limit: SAMPLES_PER_QUERY,
+      });
+      const samples = result.rows.map((row) => {
+        const traceId = String(row["trace.trace_id"] ?? "");
+        return spanFromFields(row, {
+          traceId,
+          spanId: String(row["trace.span_id"] ?? ""),
+          name: String(row.name ?? ""),
+          timeMs: group.lastSeenMs,
+          isError: row.error === true,
+          statusMessage: String(row.status_message ?? ""),
+          ...(this.uiBase && traceId
+            ? { traceUrl: `${this.uiBase}/trace?trace_id=${encodeURIComponent(traceId)}` }
+            : {}),
+        });
+      });
+      return { ...group, samples };
+    } catch (error) {
+      stats.problems.push({
+        message: `samples for ${describeKeys(group.keys)} unavailable: ${messageOf(error)}`,
+      });
+      return { ...group, samples: [] };
+    }
+  }
+
+  /** Create the query spec, run it, and poll with backoff until Honeycomb says it is complete. */
+  private async run(spec: Record<string, unknown>): Promise<QueryResult> {
+    const dataset = encodeURIComponent(this.dataset);
+    const query = (await this.client.call("POST", `/1/queries/${dataset}`, spec)) as { id?: string };
+    if (!query.id) throw new BackendError("Honeycomb", 200, "query creation returned no id");
+    let result = (await this.client.call("POST", `/1/query_results/${dataset}`, {
+      query_id: query.id,
+      disable_series: !("granularity" in spec),
+      limit: 10_000,
+    })) as RawResult;
+    const deadline = Date.now() + this.options.timeoutMs;
+    let wait = this.firstPollMs;
+    while (!result.complete) {
+      if (!result.id) throw new BackendError("Honeycomb", 200, "query result has no id");
+      if (Date.now() > deadline)
+        throw new BackendError(
+          "Honeycomb",
+          null,
+          `query result not complete after ${this.options.timeoutMs} ms`,
+        );
+      await new Promise((resolve) => setTimeout(resolve, wait));
+      wait = Math.min(MAX_POLL_MS, Math.round(wait * 1.5));
+      result = (await this.client.call(
+        "GET",
+        `/1/query_results/${dataset}/${encodeURIComponent(result.id)}`,
+      )) as RawResult;
+    }
+    return {
+      rows: (result.data?.results ?? []).map((r) => r.data ?? {}),
+      series: (result.data?.series ?? []).map((s) => ({ time: s.time ?? "", data: s.data ?? {} })),
+      queryUrl: result.links?.query_url ?? null,
+    };
+  }
+}
+
+interface RawResult {
+  id?: string;
+  complete?: boolean;
+  data?: {
+    results?: Array<{ data?: Record<string, unknown> }>;
+    series?: Array<{ time?: string; data?: Record<string, unknown> }>;
+  };
+  links?: { query_url?: string };
+}
+
+function timeRange(sinceMs: number, untilMs: number) {
+  return { start_time: Math.floor(sinceMs / 1000), end_time: Math.ceil(untilMs / 1000) };
+}
+
+/** Group values are telemetry going into a query: passed as JSON values, never spliced into text. */
+function groupFilters(keys: Record<string, string>): Filter[] {
+  const isAgent = Boolean(keys["error.type"] || keys["agent.stop_reason"]);
+  return [
+    isAgent
+      ? { column: "name", op: "in", value: [AGENT_STOP_FAILURE, AGENT_TURN_STOP] }
+      : { column: "error", op: "=", value: true },
+    ...GROUP_FIELDS.map(({ name }): Filter => {
+      const value = keys[name] ?? "";
+      return value === "" ? { column: name, op: "does-not-exist" } : { column: name, op: "=", value };
+    }),
+  ];
+}
+
+function keysOf(data: Record<string, unknown>): Record<string, string> {
+  return Object.fromEntries(
+    GROUP_FIELDS.map(({ name }) => {
+      const value = data[name];
+      return [name, value === null || value === undefined ? "" : String(value)];
+    }),
+  );
+}
+
+/** Counts come from the results; first/last seen from the non-empty buckets of the series. */
+function toGroups(
+  result: QueryResult,
+  bucketMs: number,
+  window: TimeWindow,
+): Array<Omit<AggregateRow, "samples">> {
+  const seen = new Map<string, { first: number; last: number }>();
+  for (const point of result.series) {
+    if (!(Number(point.data.COUNT) > 0)) continue;
+    const id = JSON.stringify(keysOf(point.data));
+    const at = Date.parse(point.time);
+    if (Number.isNaN(at)) continue;
+    const current = seen.get(id);
+    seen.set(id, { first: Math.min(current?.first ?? at, at), last: Math.max(current?.last ?? at, at) });
+  }
+  return result.rows
+    .map((row) => {
+      const keys = keysOf(row);
+      const times = seen.get(JSON.stringify(keys));
+      return {
+        keys,
+        count: Math.round(Number(row.COUNT) || 0),
+        firstSeenMs: Math.max(window.sinceMs, times?.first ?? window.sinceMs),
+        lastSeenMs: Math.min(window.untilMs - 1, (times?.last ?? window.untilMs - bucketMs) + bucketMs - 1),
+      };
+    })
+    .filter((g) => g.count > 0)
+    .sort((a, b) => b.count - a.count);
+}
+
+/** api.honeycomb.io → ui.honeycomb.io (api.eu1 → ui.eu1); other hosts (proxies, fakes) are kept. */
+function uiHost(apiUrl: string): string {
+  const url = new URL(apiUrl);
+  if (url.hostname.startsWith("api.")) url.hostname = `ui.${url.hostname.slice(4)}`;
+  return url.origin;
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -11,6 +11,7 @@ import { type FakeHoneycomb, type FakeHoneycombOptions, startFakeHoneycomb } fro
 import { startFakeSignoz } from "../fakes/signoz.ts";
 import { loadSpans } from "../fakes/span-store.ts";
 import { runCli } from "../helpers/cli.ts";
+import { span } from "../helpers/spans.ts";
 
 const KEY = "hc-test-key";
 const DATASET = "prod-traces";
@@ -202,6 +203,19 @@ describe("HoneycombSource against the fake", () => {
     await expect(source.collect(WINDOW, new GroupCollector())).rejects.toThrow(
       "Honeycomb HTTP 404: dataset missing not found",
     );
+  });
+
+  it("groups spans missing a commit SHA or service name", async () => {
+    const at = WINDOW.sinceMs + 3_600_000;
+    const bare = span({
+      startTimeMs: at,
+      resource: {},
+      attributes: { "exception.type": "Boom", "exception.message": "no stack" },
+    });
+    const { groups } = await collect(await start({ spans: [bare] }));
+    expect(groups).toHaveLength(1);
+    expect(groups[0]).toMatchObject({ service: "unknown_service", commitSha: null, count: 1 });
+    expect(groups[0]?.samples[0]?.message).toBe("no stack");
   });
 
   it("returns nothing for an empty window", async () => {

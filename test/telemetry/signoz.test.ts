@@ -224,6 +224,23 @@ describe("SignozSource against the fake", () => {
     );
   });
 
+  it("says when there are more groups than one query returns, and still counts the ones it got", async () => {
+    const at = WINDOW.sinceMs + 1000;
+    const spans = Array.from({ length: 1001 }, (_, i) =>
+      span({
+        startTimeMs: at,
+        spanId: i.toString(16).padStart(16, "0"),
+        attributes: { "exception.type": `E${i}` },
+      }),
+    );
+    const { stats, groups } = await collect(await start(spans), { ...FAST, sampleGroups: 0 });
+    expect(groups).toHaveLength(1000);
+    expect(stats.problems).toContainEqual({
+      message: "more than 1000 groups; the smallest were not fetched",
+    });
+    expect(stats.requests).toBe(2);
+  });
+
   it("returns nothing for an empty window", async () => {
     const { groups, stats } = await collect(await start([]));
     expect(groups).toEqual([]);

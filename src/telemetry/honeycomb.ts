@@ -1,8 +1,8 @@
-import pLimit from "p-limit";
 import { UsageError } from "../usage-error.ts";
 import {
   type BackendOptions,
-  describeKeys,
+  deliverAggregates,
+  type GroupCounts,
   MAX_GROUP_ROWS,
   PRIOR_COMMIT_LOOKBACK_MS,
   SAMPLES_PER_QUERY,
@@ -10,7 +10,8 @@ import {
 import { AGENT_STOP_FAILURE, AGENT_TURN_STOP } from "./conventions.ts";
 import { GROUP_FIELDS, SAMPLE_FIELDS, spanFromFields } from "./fields.ts";
 import { BackendError, createJsonClient, type JsonClient } from "./http.ts";
-import type { AggregateRow, SourceStats, SpanSink, TelemetrySource, TimeWindow } from "./source.ts";
+import type { SourceStats, SpanSink, TelemetrySource, TimeWindow } from "./source.ts";
+import type { TelemetrySpan } from "./span.ts";
 
 const MAX_BUCKETS = 500;
 // Query runs are rate-limited per key (about 10 a minute); two at a time keeps 429s rare.
@@ -58,9 +59,7 @@ export class HoneycombSource implements TelemetrySource {
       backend: "Honeycomb",
       baseUrl: this.apiUrl,
       headers: { "X-Honeycomb-Team": apiKey },
-      timeoutMs: options.timeoutMs,
-      retries: options.retries,
-      maxRetryDelayMs: options.maxRetryDelayMs,
+      ...options,
     });
   }
 
@@ -116,11 +115,6 @@ export class HoneycombSource implements TelemetrySource {
         limit: MAX_GROUP_ROWS,
       });
       if (grouped.queryUrl) stats.queryLinks?.push(grouped.queryUrl);
-      if (grouped.rows.length >= MAX_GROUP_ROWS) {
-        stats.problems.push({ message: `more than ${MAX_GROUP_ROWS} groups; the smallest were not fetched` });
-      }
-      const groups = toGroups(grouped, granularity * 1000, window);
-
       const prior = await this.run({
         calculations: [{ op: "COUNT" }],
         breakdowns: ["build.commit_sha"],
@@ -128,67 +122,48 @@ export class HoneycombSource implements TelemetrySource {
         ...timeRange(window.sinceMs - PRIOR_COMMIT_LOOKBACK_MS, window.sinceMs),
         limit: MAX_GROUP_ROWS,
       });
-      for (const row of prior.rows) {
-        const sha = row["build.commit_sha"];
-        if (typeof sha === "string" && sha !== "") sink.noteCommitSeen(sha.toLowerCase(), window.sinceMs - 1);
-      }
-
-      const limit = pLimit(SAMPLE_CONCURRENCY);
-      const rows = await Promise.all(
-        groups.map((group, index) =>
-          index < this.options.sampleGroups
-            ? limit(() => this.samplesFor(group, window, stats))
-            : { ...group, samples: [] },
-        ),
-      );
-      for (const row of rows) {
-        stats.spansMatched += row.count;
-        const sha = row.keys["build.commit_sha"];
-        if (sha) sink.noteCommitSeen(sha.toLowerCase(), row.firstSeenMs);
-        sink.addAggregate(row);
-      }
+      await deliverAggregates({
+        groups: toGroups(grouped, granularity * 1000, window),
+        priorCommits: prior.rows
+          .map((row) => row["build.commit_sha"])
+          .filter((sha): sha is string => typeof sha === "string" && sha !== ""),
+        window,
+        sink,
+        stats,
+        options: this.options,
+        concurrency: SAMPLE_CONCURRENCY,
+        fetchSamples: (group) => this.samplesFor(group, window),
+      });
     } finally {
       stats.requests = this.client.requests;
     }
     return stats;
   }
 
-  private async samplesFor(
-    group: Omit<AggregateRow, "samples">,
-    window: TimeWindow,
-    stats: SourceStats,
-  ): Promise<AggregateRow> {
-    try {
-      const result = await this.run({
-        calculations: [{ op: "COUNT" }],
-        breakdowns: [...SAMPLE_COLUMNS, ...SAMPLE_FIELDS.map((f) => f.name)],
-        filters: groupFilters(group.keys),
-        filter_combination: "AND",
-        ...timeRange(window.sinceMs, window.untilMs),
-        orders: [{ op: "COUNT", order: "descending" }],
-        limit: SAMPLES_PER_QUERY,
+  private async samplesFor(group: GroupCounts, window: TimeWindow): Promise<TelemetrySpan[]> {
+    const result = await this.run({
+      calculations: [{ op: "COUNT" }],
+      breakdowns: [...SAMPLE_COLUMNS, ...SAMPLE_FIELDS.map((f) => f.name)],
+      filters: groupFilters(group.keys),
+      filter_combination: "AND",
+      ...timeRange(window.sinceMs, window.untilMs),
+      orders: [{ op: "COUNT", order: "descending" }],
+      limit: SAMPLES_PER_QUERY,
+    });
+    return result.rows.map((row) => {
+      const traceId = String(row["trace.trace_id"] ?? "");
+      return spanFromFields(row, {
+        traceId,
+        spanId: String(row["trace.span_id"] ?? ""),
+        name: String(row.name ?? ""),
+        timeMs: group.lastSeenMs,
+        isError: row.error === true,
+        statusMessage: String(row.status_message ?? ""),
+        ...(this.uiBase && traceId
+          ? { traceUrl: `${this.uiBase}/trace?trace_id=${encodeURIComponent(traceId)}` }
+          : {}),
       });
-      const samples = result.rows.map((row) => {
-        const traceId = String(row["trace.trace_id"] ?? "");
-        return spanFromFields(row, {
-          traceId,
-          spanId: String(row["trace.span_id"] ?? ""),
-          name: String(row.name ?? ""),
-          timeMs: group.lastSeenMs,
-          isError: row.error === true,
-          statusMessage: String(row.status_message ?? ""),
-          ...(this.uiBase && traceId
-            ? { traceUrl: `${this.uiBase}/trace?trace_id=${encodeURIComponent(traceId)}` }
-            : {}),
-        });
-      });
-      return { ...group, samples };
-    } catch (error) {
-      stats.problems.push({
-        message: `samples for ${describeKeys(group.keys)} unavailable: ${messageOf(error)}`,
-      });
-      return { ...group, samples: [] };
-    }
+    });
   }
 
   /** Create the query spec, run it, and poll with backoff until Honeycomb says it is complete. */
@@ -264,11 +239,7 @@ function keysOf(data: Record<string, unknown>): Record<string, string> {
 }
 
 /** Counts come from the results; first/last seen from the non-empty buckets of the series. */
-function toGroups(
-  result: QueryResult,
-  bucketMs: number,
-  window: TimeWindow,
-): Array<Omit<AggregateRow, "samples">> {
+function toGroups(result: QueryResult, bucketMs: number, window: TimeWindow): GroupCounts[] {
   const seen = new Map<string, { first: number; last: number }>();
   for (const point of result.series) {
     if (!(Number(point.data.COUNT) > 0)) continue;
@@ -298,8 +269,4 @@ function uiHost(apiUrl: string): string {
   const url = new URL(apiUrl);
   if (url.hostname.startsWith("api.")) url.hostname = `ui.${url.hostname.slice(4)}`;
   return url.origin;
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

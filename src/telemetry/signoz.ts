@@ -1,8 +1,8 @@
-import pLimit from "p-limit";
 import { UsageError } from "../usage-error.ts";
 import {
   type BackendOptions,
-  describeKeys,
+  deliverAggregates,
+  type GroupCounts,
   MAX_GROUP_ROWS,
   PRIOR_COMMIT_LOOKBACK_MS,
   SAMPLES_PER_QUERY,
@@ -10,7 +10,7 @@ import {
 import { AGENT_STOP_FAILURE } from "./conventions.ts";
 import { type Field, GROUP_FIELDS, SAMPLE_FIELDS, spanFromFields } from "./fields.ts";
 import { BackendError, createJsonClient, type JsonClient } from "./http.ts";
-import type { AggregateRow, SourceStats, SpanSink, TelemetrySource, TimeWindow } from "./source.ts";
+import type { SourceStats, SpanSink, TelemetrySource, TimeWindow } from "./source.ts";
 import type { TelemetrySpan } from "./span.ts";
 
 const MAX_BUCKETS = 720;
@@ -35,9 +35,7 @@ export class SignozSource implements TelemetrySource {
       backend: "SigNoz",
       baseUrl: this.url,
       headers: { "SIGNOZ-API-KEY": apiKey },
-      timeoutMs: options.timeoutMs,
-      retries: options.retries,
-      maxRetryDelayMs: options.maxRetryDelayMs,
+      ...options,
     });
   }
 
@@ -67,9 +65,6 @@ export class SignozSource implements TelemetrySource {
     try {
       const step = Math.max(60, Math.ceil((window.untilMs - window.sinceMs) / 1000 / MAX_BUCKETS));
       const groups = parseSeries(await this.query(seriesRequest(window, step)), step * 1000, window);
-      if (groups.length >= MAX_GROUP_ROWS) {
-        stats.problems.push({ message: `more than ${MAX_GROUP_ROWS} groups; the smallest were not fetched` });
-      }
       const prior = await this.query(
         scalarRequest(
           window.sinceMs - PRIOR_COMMIT_LOOKBACK_MS,
@@ -79,45 +74,26 @@ export class SignozSource implements TelemetrySource {
           MAX_GROUP_ROWS,
         ),
       );
-      for (const row of parseScalar(prior)) {
-        const sha = row["build.commit_sha"];
-        if (typeof sha === "string" && sha !== "") sink.noteCommitSeen(sha.toLowerCase(), window.sinceMs - 1);
-      }
-      const limit = pLimit(SAMPLE_CONCURRENCY);
-      const rows = await Promise.all(
-        groups.map((group, index) =>
-          index < this.options.sampleGroups
-            ? limit(() => this.samplesFor(group, window, stats))
-            : Promise.resolve({ ...group, samples: [] }),
-        ),
-      );
-      for (const row of rows) {
-        stats.spansMatched += row.count;
-        const sha = row.keys["build.commit_sha"];
-        if (sha) sink.noteCommitSeen(sha.toLowerCase(), row.firstSeenMs);
-        sink.addAggregate(row);
-      }
+      const priorCommits = parseScalar(prior)
+        .map((row) => row["build.commit_sha"])
+        .filter((sha): sha is string => typeof sha === "string" && sha !== "");
+      await deliverAggregates({
+        groups,
+        priorCommits,
+        window,
+        sink,
+        stats,
+        options: this.options,
+        concurrency: SAMPLE_CONCURRENCY,
+        fetchSamples: async (group) =>
+          parseRaw(await this.query(rawRequest(window, sampleFilter(group.keys)))).map((row) =>
+            this.toSpan(row),
+          ),
+      });
     } finally {
       stats.requests = this.client.requests;
     }
     return stats;
-  }
-
-  private async samplesFor(
-    group: Omit<AggregateRow, "samples">,
-    window: TimeWindow,
-    stats: SourceStats,
-  ): Promise<AggregateRow> {
-    try {
-      const response = await this.query(rawRequest(window, sampleFilter(group.keys)));
-      return { ...group, samples: parseRaw(response).map((row) => this.toSpan(row)) };
-    } catch (error) {
-      // Samples only enrich the evidence: the group still counts without them.
-      stats.problems.push({
-        message: `samples for ${describeKeys(group.keys)} unavailable: ${messageOf(error)}`,
-      });
-      return { ...group, samples: [] };
-    }
   }
 
   private toSpan(row: { timestamp: string; data: Record<string, unknown> }): TelemetrySpan {
@@ -222,11 +198,7 @@ interface Series {
   values?: Array<{ timestamp?: number; value?: unknown }>;
 }
 
-function parseSeries(
-  response: unknown,
-  stepMs: number,
-  window: TimeWindow,
-): Array<Omit<AggregateRow, "samples">> {
+function parseSeries(response: unknown, stepMs: number, window: TimeWindow): GroupCounts[] {
   const series = (response as SeriesResponse).data?.data?.results?.[0]?.aggregations?.[0]?.series ?? [];
   const groups = series.flatMap((s) => {
     const keys: Record<string, string> = {};
@@ -276,8 +248,4 @@ interface RawResponse {
 function parseRaw(response: unknown): Array<{ timestamp: string; data: Record<string, unknown> }> {
   const rows = (response as RawResponse).data?.data?.results?.[0]?.rows ?? [];
   return rows.map((row) => ({ timestamp: row.timestamp ?? "", data: row.data ?? {} }));
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

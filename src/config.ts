@@ -47,13 +47,18 @@ export interface RunConfig {
     apiToken: string;
     project: string;
     acceptanceField: string | null;
+    /** What jira.js does when a response does not match Jira's schema (tests use "throw"). */
+    onSchemaMismatch: "warn" | "throw" | "silent";
   } | null;
   anthropic: { apiKey: string; baseUrl: string | null; model: string } | null;
+  /** Token budget for the diff handed to the analyst. */
+  diffTokenBudget: number;
 }
 
 export const DEFAULT_LIMIT = 20;
 export const DEFAULT_OUT_DIR = "triage-out";
 export const DEFAULT_MODEL = "claude-sonnet-5-5";
+export const DEFAULT_DIFF_TOKEN_BUDGET = 12_000;
 const CONFIG_FILE = "triage.config.json";
 
 const ConfigFileSchema = z
@@ -73,6 +78,10 @@ const ConfigFileSchema = z
         maxRetryDelayMs: z.number().int().min(0).max(300_000).optional(),
         sampleGroups: z.number().int().min(0).max(1000).optional(),
       })
+      .strict()
+      .optional(),
+    evidence: z
+      .object({ diffTokenBudget: z.number().int().min(500).max(200_000).optional() })
       .strict()
       .optional(),
   })
@@ -99,6 +108,7 @@ const EnvSchema = z.object({
     .regex(/^[A-Z][A-Z0-9_]+$/, "expected a project key such as OPS")
     .optional(),
   JIRA_ACCEPTANCE_FIELD: z.string().min(1).optional(),
+  JIRA_SCHEMA_MISMATCH: z.enum(["warn", "throw", "silent"]).default("warn"),
   ANTHROPIC_API_KEY: z.string().min(1).optional(),
   ANTHROPIC_BASE_URL: url.optional(),
   TRIAGE_MODEL: z.string().min(1).default(DEFAULT_MODEL),
@@ -141,6 +151,7 @@ export function loadConfig(options: CliOptions, env: NodeJS.ProcessEnv, cwd: str
       // Groups that split into several fingerprints need room, so sample more than the limit.
       sampleGroups: file.telemetry?.sampleGroups ?? Math.min(100, limit * 2),
     },
+    diffTokenBudget: file.evidence?.diffTokenBudget ?? DEFAULT_DIFF_TOKEN_BUDGET,
     stepSummaryPath: parsedEnv.GITHUB_STEP_SUMMARY ?? null,
     github,
     jira,
@@ -271,6 +282,7 @@ function jiraConfig(env: Env): RunConfig["jira"] {
     apiToken: env.JIRA_API_TOKEN ?? "",
     project: env.JIRA_PROJECT ?? "",
     acceptanceField: env.JIRA_ACCEPTANCE_FIELD ?? null,
+    onSchemaMismatch: env.JIRA_SCHEMA_MISMATCH,
   };
 }
 

@@ -1,19 +1,23 @@
 import pLimit from "p-limit";
 import type { ActionResult, ActionSink } from "./actions/action.ts";
 import { DryRunSink } from "./actions/dry-run.ts";
-import type { Analysis, Analyst } from "./analysis/analysis.ts";
+import type { Analyst } from "./analysis/analysis.ts";
 import { OfflineAnalyst } from "./analysis/offline.ts";
 import type { RunConfig } from "./config.ts";
 import { createEvidenceGatherer, type Evidence } from "./evidence/gather.ts";
+import { createGitHubClient } from "./evidence/github.ts";
+import { createJiraClient, createJiraReader } from "./evidence/jira.ts";
+import { Redactor, redactGroup } from "./evidence/redact.ts";
+import { githubWebHost } from "./evidence/repository.ts";
 import { GroupCollector } from "./grouping/collector.ts";
-import { FINGERPRINT_VERSION } from "./grouping/fingerprint.ts";
 import { type RankedGroup, rankGroups } from "./grouping/rank.ts";
 import type { Progress } from "./progress.ts";
-import { REPORT_VERSION, type Report, type ReportGroup } from "./report/schema.ts";
+import { buildReport, type GroupOutcome, toReportGroup } from "./report/build.ts";
+import type { Report, ReportGroup } from "./report/schema.ts";
 import { createSources } from "./telemetry/factory.ts";
 import type { SourceStats, TelemetrySource } from "./telemetry/source.ts";
 
-// Evidence is local git today; the real bound comes with the GitHub and model clients.
+// Groups in flight at once: bounds concurrent GitHub/Jira reads (and later model calls).
 const GROUP_CONCURRENCY = 4;
 
 export interface TriageResult {
@@ -48,15 +52,22 @@ export async function runTriage(
   );
   progress.info(`${all.length} group(s) found; analysing the top ${ranked.length}`);
 
-  const gather = createEvidenceGatherer({ repoDir: config.repoDir });
+  // One redactor for the run: telemetry is redacted before evidence or analysis sees it.
+  const redactor = new Redactor();
+  const gather = createEvidence(config, redactor);
   const analyst = createAnalyst(config, progress);
-  const sink = createSink(config);
+  const sink = createSink(config, redactor);
   const limit = pLimit(GROUP_CONCURRENCY);
   let done = 0;
   const groups = await Promise.all(
     ranked.map((group) =>
       limit(async () => {
-        const result = await triageGroup(group, { gather, analyst, sink, config });
+        const result = await triageGroup(await redactGroup(group, redactor), {
+          gather,
+          analyst,
+          sink,
+          config,
+        });
         done += 1;
         progress.info(
           `[${done}/${ranked.length}] #${group.rank} ${group.service} ${group.slug}: ${outcomeOf(result)}`,
@@ -66,7 +77,9 @@ export async function runTriage(
     ),
   );
 
-  const report = buildReport(config, now(), sourceStats, all.length, groups);
+  // A last pass over everything the report carries, then the counts of the whole run.
+  const checked = await redactor.redactDeep(groups);
+  const report = buildReport(config, now(), sourceStats, all.length, checked, redactor.stats);
   const failed = sourceFailed || groups.some((g) => g.error || g.actions.some((a) => a.status === "failed"));
   return { report, exitCode: failed ? 1 : 0 };
 }
@@ -108,56 +121,66 @@ interface GroupDeps {
 }
 
 async function triageGroup(group: RankedGroup, deps: GroupDeps): Promise<ReportGroup> {
-  const traceLinks = traceLinksFor(group, deps.config.traceLinkTemplate);
-  let evidence: Evidence | null = null;
-  let analysis: Analysis | null = null;
-  let actions: ActionResult[] = [];
-  let error: string | undefined;
-  try {
-    evidence = await deps.gather(group);
-    analysis = await deps.analyst.analyse(group, evidence);
-    actions = await deps.sink.act({ group, analysis, evidence, traceLinks });
-  } catch (caught) {
-    error = messageOf(caught);
-    if (actions.length === 0) {
-      const stage = !evidence ? "evidence" : !analysis ? "analysis" : "actions";
-      actions = [
-        { kind: "incident", status: "failed", reason: `${stage} failed` },
-        { kind: "pull_request", status: "skipped", reason: `${stage} failed` },
-      ];
-    }
-  }
-  return {
-    rank: group.rank,
-    fingerprint: group.fingerprint,
-    slug: group.slug,
-    title: group.title,
-    kind: group.kind,
-    service: group.service,
-    commitSha: group.commitSha,
-    issueKey: group.issueKey,
-    environment: group.environment,
-    count: group.count,
-    firstSeen: iso(group.firstSeenMs),
-    lastSeen: iso(group.lastSeenMs),
-    score: group.score,
-    newCommit: group.newCommit,
-    grouping: group.grouping,
-    sampleTraceIds: group.samples.map((s) => s.traceId),
-    links: { traces: traceLinks },
-    commit: evidence?.commit
-      ? {
-          subject: evidence.commit.subject,
-          author: evidence.commit.author,
-          authoredAt: evidence.commit.authoredAt,
-        }
-      : null,
-    diffUnavailable: evidence?.diffUnavailable ?? null,
-    suspects: evidence?.suspects ?? [],
-    analysis,
-    actions,
-    ...(error ? { error } : {}),
+  const outcome: GroupOutcome = {
+    group,
+    evidence: null,
+    analysis: null,
+    actions: [],
+    traceLinks: traceLinksFor(group, deps.config.traceLinkTemplate),
   };
+  try {
+    outcome.evidence = await deps.gather(group);
+    outcome.analysis = await deps.analyst.analyse(group, outcome.evidence);
+    outcome.actions = await deps.sink.act({
+      group,
+      analysis: outcome.analysis,
+      evidence: outcome.evidence,
+      traceLinks: outcome.traceLinks,
+    });
+  } catch (caught) {
+    outcome.error = messageOf(caught);
+    const stage = !outcome.evidence ? "evidence" : !outcome.analysis ? "analysis" : "actions";
+    outcome.actions = failedActions(stage);
+  }
+  return toReportGroup(outcome);
+}
+
+function failedActions(stage: string): ActionResult[] {
+  return [
+    { kind: "incident", status: "failed", reason: `${stage} failed` },
+    { kind: "pull_request", status: "skipped", reason: `${stage} failed` },
+  ];
+}
+
+function createEvidence(config: RunConfig, redactor: Redactor) {
+  const github = config.github
+    ? createGitHubClient({
+        token: config.github.token,
+        apiUrl: config.github.apiUrl,
+        timeoutMs: config.telemetry.timeoutMs,
+        retries: config.telemetry.retries,
+      })
+    : null;
+  const jira = config.jira
+    ? createJiraReader(
+        createJiraClient({ ...config.jira }),
+        config.jira.baseUrl,
+        config.jira.acceptanceField,
+        config.telemetry.retries,
+      )
+    : null;
+  return createEvidenceGatherer({
+    repoDir: config.repoDir,
+    github,
+    jira,
+    repositories: {
+      services: config.services,
+      defaultRepository: config.github?.repository ?? null,
+      githubHost: githubWebHost(config.github?.apiUrl ?? "https://api.github.com"),
+    },
+    redactor,
+    diffTokenBudget: config.diffTokenBudget,
+  });
 }
 
 function createAnalyst(config: RunConfig, progress: Progress): Analyst {
@@ -167,42 +190,12 @@ function createAnalyst(config: RunConfig, progress: Progress): Analyst {
   return new OfflineAnalyst();
 }
 
-function createSink(config: RunConfig): ActionSink {
+function createSink(config: RunConfig, redactor: Redactor): ActionSink {
   return new DryRunSink(
     config.outDir,
     config.dryRunReason ?? "GitHub and Jira sinks are not in this version yet",
+    redactor,
   );
-}
-
-function buildReport(
-  config: RunConfig,
-  generatedAt: Date,
-  sourceStats: SourceStats[],
-  groupsFound: number,
-  groups: ReportGroup[],
-): Report {
-  const sum = (pick: (s: SourceStats) => number) => sourceStats.reduce((n, s) => n + pick(s), 0);
-  return {
-    version: REPORT_VERSION,
-    generatedAt: generatedAt.toISOString(),
-    window: { since: iso(config.window.sinceMs), until: iso(config.window.untilMs) },
-    sources: sourceStats.map((s) => s.source),
-    // Only the dry-run sink exists in this version, so every run is one whatever the flags say.
-    dryRun: true,
-    fingerprintVersion: FINGERPRINT_VERSION,
-    totals: {
-      spansRead: sum((s) => s.spansRead),
-      spansMatched: sum((s) => s.spansMatched),
-      skippedLines: sum((s) => s.skippedLines),
-      groupsFound,
-      groups: groups.length,
-      groupsAnalysed: groups.filter((g) => g.analysis !== null).length,
-      groupsFailed: groups.filter((g) => g.error !== undefined).length,
-    },
-    usage: { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheCreationTokens: 0, costUsd: 0 },
-    sourceStats: sourceStats.map((s) => ({ ...s })),
-    groups,
-  };
 }
 
 /** The backends' own deep links when they gave any, else the configured template, else none. */

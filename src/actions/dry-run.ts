@@ -1,5 +1,6 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { join, relative } from "node:path";
+import type { Redactor } from "../evidence/redact.ts";
 import type { ActionInput, ActionResult, ActionSink } from "./action.ts";
 import { pullRequestBlocker } from "./action.ts";
 import { renderIncidentBody, renderPullRequestBody } from "./bodies.ts";
@@ -11,17 +12,20 @@ import { renderIncidentBody, renderPullRequestBody } from "./bodies.ts";
 export class DryRunSink implements ActionSink {
   private readonly outDir: string;
   private readonly why: string;
+  private readonly redactor: Redactor;
 
-  constructor(outDir: string, why: string) {
+  constructor(outDir: string, why: string, redactor: Redactor) {
     this.outDir = outDir;
     this.why = why;
+    this.redactor = redactor;
   }
 
   async act(input: ActionInput): Promise<ActionResult[]> {
     const dir = join(this.outDir, "actions", input.group.fingerprint);
     await mkdir(dir, { recursive: true });
     const incidentPath = join(dir, "incident.md");
-    await writeFile(incidentPath, renderIncidentBody(input));
+    // Bodies are built from redacted evidence; the last pass is for text the templates combined.
+    await writeFile(incidentPath, await this.redactor.redact(renderIncidentBody(input)));
     const results: ActionResult[] = [
       { kind: "incident", status: "dry_run", path: this.shown(incidentPath), reason: this.why },
     ];
@@ -32,8 +36,8 @@ export class DryRunSink implements ActionSink {
       return results;
     }
     const prPath = join(dir, "pull-request.md");
-    await writeFile(prPath, renderPullRequestBody(input, fix));
-    await writeFile(join(dir, "fix.patch"), fix.patch);
+    await writeFile(prPath, await this.redactor.redact(renderPullRequestBody(input, fix)));
+    await writeFile(join(dir, "fix.patch"), await this.redactor.redactPreservingLines(fix.patch));
     results.push({ kind: "pull_request", status: "dry_run", path: this.shown(prPath), reason: this.why });
     return results;
   }

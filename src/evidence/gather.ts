@@ -1,54 +1,162 @@
 import type { ErrorGroup } from "../grouping/collector.ts";
 import { type DiffFile, parseUnifiedDiff } from "./diff.ts";
 import { type CommitInfo, readCommitFromCheckout } from "./git.ts";
+import {
+  findIntroducingPullRequest,
+  type GitHubClient,
+  type PullRequestInfo,
+  readCommitFromGitHub,
+} from "./github.ts";
+import { describeJiraError, issueKeyFor, type JiraReader, type WorkItem } from "./jira.ts";
+import type { Redactor } from "./redact.ts";
+import { type RepoRef, type RepositorySettings, resolveRepository, slugOf } from "./repository.ts";
 import { type Suspect, scoreSuspects } from "./suspects.ts";
+import { type TrimmedDiff, trimDiffForAnalysis } from "./trim-diff.ts";
 
 export interface Evidence {
+  repository: string | null;
+  repositorySource: "config" | "span" | "env" | null;
   commit: CommitInfo | null;
   files: DiffFile[];
   /** Why there is no diff to look at, when there is none. */
   diffUnavailable: string | null;
+  /** What the diff is missing (too large, truncated file list, binary files). */
+  diffNotes: string[];
+  /** The diff trimmed to the analyst's token budget. */
+  diffForAnalysis: TrimmedDiff | null;
   suspects: Suspect[];
+  pullRequest: PullRequestInfo | null;
+  workItem: WorkItem | null;
+  /** Parts of the evidence that could not be gathered; the group goes on without them. */
+  problems: string[];
 }
 
 export interface EvidenceOptions {
   repoDir: string | null;
+  github: GitHubClient | null;
+  jira: JiraReader | null;
+  repositories: RepositorySettings;
+  redactor: Redactor;
+  diffTokenBudget: number;
 }
 
-type CommitLookup = { commit: CommitInfo; files: DiffFile[] } | { error: string };
+type CommitLookup = { commit: CommitInfo; files: DiffFile[]; notes: string[] } | { error: string };
 
 /**
- * Returns a per-run gatherer. Commits are read once per SHA however many groups share them; the
- * promise is cached so concurrent groups wait on the same read.
+ * Returns a per-run gatherer. Commits, PRs and work items are fetched once per run however many
+ * groups share them (the promise is cached, so concurrent groups wait on one request), and all
+ * text is redacted before it is kept.
  */
 export function createEvidenceGatherer(options: EvidenceOptions): (group: ErrorGroup) => Promise<Evidence> {
   const commits = new Map<string, Promise<CommitLookup>>();
-  const lookup = (repoDir: string, sha: string) => {
-    let pending = commits.get(sha);
+  const pulls = new Map<string, Promise<PullRequestInfo | null>>();
+  const { redactor } = options;
+
+  const lookupCommit = (repo: RepoRef | null, sha: string): Promise<CommitLookup> => {
+    const key = `${options.repoDir ?? (repo ? slugOf(repo) : "")}@${sha}`;
+    let pending = commits.get(key);
     if (!pending) {
-      pending = readCommitFromCheckout(repoDir, sha).then(
-        ({ commit, diffText }) => ({ commit, files: parseUnifiedDiff(diffText) }),
-        (error: unknown) => ({ error: error instanceof Error ? error.message : String(error) }),
+      pending = readCommit(repo, sha).then(
+        async ({ commit, diffText, notes }) => ({
+          commit: { ...commit, subject: await redactor.redact(commit.subject) },
+          files: parseUnifiedDiff(await redactor.redactPreservingLines(diffText)),
+          notes,
+        }),
+        (error: unknown) => ({ error: messageOf(error) }),
       );
-      commits.set(sha, pending);
+      commits.set(key, pending);
+    }
+    return pending;
+  };
+
+  const readCommit = (repo: RepoRef | null, sha: string) => {
+    if (options.repoDir)
+      return readCommitFromCheckout(options.repoDir, sha).then((c) => ({ ...c, notes: [] }));
+    if (options.github && repo) return readCommitFromGitHub(options.github, repo, sha);
+    return Promise.reject(
+      new Error("no repository checkout (--repo-dir) and no GitHub access (GITHUB_TOKEN)"),
+    );
+  };
+
+  const lookupPull = (github: GitHubClient, repo: RepoRef, sha: string) => {
+    const key = `${slugOf(repo)}@${sha}`;
+    let pending = pulls.get(key);
+    if (!pending) {
+      pending = findIntroducingPullRequest(github, repo, sha).then(async (pull) =>
+        pull
+          ? { ...pull, title: await redactor.redact(pull.title), body: await redactor.redact(pull.body) }
+          : null,
+      );
+      pulls.set(key, pending);
     }
     return pending;
   };
 
   return async (group) => {
-    if (!group.commitSha) return unavailable("the spans carry no build.commit_sha");
-    if (!options.repoDir) return unavailable("no repository checkout given (--repo-dir)");
-    const found = await lookup(options.repoDir, group.commitSha);
-    if ("error" in found) return unavailable(found.error);
-    return {
-      commit: found.commit,
-      files: found.files,
+    const evidence: Evidence = {
+      repository: null,
+      repositorySource: null,
+      commit: null,
+      files: [],
       diffUnavailable: null,
-      suspects: scoreSuspects(found.commit.sha, found.files, group.samples),
+      diffNotes: [],
+      diffForAnalysis: null,
+      suspects: [],
+      pullRequest: null,
+      workItem: null,
+      problems: [],
     };
+    const resolved = resolveRepository(group, options.repositories);
+    if (resolved.repo) {
+      evidence.repository = slugOf(resolved.repo);
+      evidence.repositorySource = resolved.source;
+    } else if (!options.repoDir) {
+      evidence.problems.push(resolved.reason);
+    }
+
+    if (!group.commitSha) {
+      evidence.diffUnavailable = "the spans carry no build.commit_sha";
+    } else {
+      const found = await lookupCommit(resolved.repo, group.commitSha);
+      if ("error" in found) {
+        evidence.diffUnavailable = found.error;
+      } else {
+        evidence.commit = found.commit;
+        evidence.files = found.files;
+        evidence.diffNotes = found.notes;
+        evidence.suspects = scoreSuspects(found.commit.sha, found.files, group.samples);
+        evidence.diffForAnalysis = trimDiffForAnalysis(
+          found.files,
+          evidence.suspects,
+          options.diffTokenBudget,
+        );
+      }
+      if (options.github && resolved.repo) {
+        try {
+          evidence.pullRequest = await lookupPull(options.github, resolved.repo, group.commitSha);
+        } catch (error) {
+          evidence.problems.push(`introducing PR unavailable: ${messageOf(error)}`);
+        }
+      }
+    }
+
+    const key = issueKeyFor(
+      group.issueKey,
+      evidence.pullRequest?.branch ?? null,
+      evidence.pullRequest?.title ?? null,
+    );
+    if (key && options.jira) {
+      try {
+        const item = await options.jira.read(key);
+        evidence.workItem = await redactor.redactDeep(item);
+      } catch (error) {
+        evidence.problems.push(describeJiraError(key, error));
+      }
+    }
+    return evidence;
   };
 }
 
-function unavailable(reason: string): Evidence {
-  return { commit: null, files: [], diffUnavailable: reason, suspects: [] };
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }

@@ -46,6 +46,34 @@ export const ReportGroupSchema = z.object({
   links: z.object({ traces: z.array(z.string()) }),
   commit: z.object({ subject: z.string(), author: z.string(), authoredAt: z.string() }).nullable(),
   diffUnavailable: z.string().nullable(),
+  repository: z.string().nullable(),
+  repositorySource: z.enum(["config", "span", "env"]).nullable(),
+  diffNotes: z.array(z.string()),
+  /** What the analyst's trimmed diff left out. */
+  diffOmitted: z.array(z.string()),
+  pullRequest: z
+    .object({
+      number: z.number().int(),
+      title: z.string(),
+      url: z.string(),
+      branch: z.string(),
+      author: z.string().nullable(),
+      mergedAt: z.string().nullable(),
+    })
+    .nullable(),
+  workItem: z
+    .object({
+      key: z.string(),
+      url: z.string(),
+      summary: z.string(),
+      status: z.string(),
+      criteriaSource: z.enum(["field", "description", "none"]),
+      acceptanceCriteria: z.string(),
+      agentNotes: z.array(z.string()),
+    })
+    .nullable(),
+  /** Evidence that could not be gathered (unresolved repository, Jira 404/403, PR lookup failures). */
+  evidenceProblems: z.array(z.string()),
   suspects: z.array(SuspectSchema),
   analysis: AnalysisSchema.nullable(),
   actions: z.array(ActionSchema),
@@ -77,6 +105,11 @@ export const ReportSchema = z.object({
     groupsFailed: z.number().int().nonnegative(),
   }),
   usage: UsageSchema,
+  /** Secrets and PII replaced by [REDACTED:kind] before anything left the process. */
+  redactions: z.object({
+    total: z.number().int().nonnegative(),
+    byKind: z.record(z.string(), z.number().int()),
+  }),
   sourceStats: z.array(
     z.object({
       source: z.enum(["file", "signoz", "honeycomb"]),

@@ -4,6 +4,7 @@ import { OfflineAnalyst } from "../../src/analysis/offline.ts";
 import { parseUnifiedDiff } from "../../src/evidence/diff.ts";
 import type { Evidence } from "../../src/evidence/gather.ts";
 import { scoreSuspects } from "../../src/evidence/suspects.ts";
+import { evidence } from "../helpers/evidence.ts";
 import { rankedGroupsOf } from "../helpers/groups.ts";
 import { exceptionSpan, PRICING_STACK, span } from "../helpers/spans.ts";
 
@@ -35,12 +36,11 @@ function evidenceFor(stack: string): {
   if (!group) throw new Error("no group");
   return {
     group,
-    evidence: {
+    evidence: evidence({
       commit: COMMIT,
       files: DIFF,
-      diffUnavailable: null,
       suspects: scoreSuspects(COMMIT.sha, DIFF, group.samples),
-    },
+    }),
   };
 }
 
@@ -74,12 +74,7 @@ describe("OfflineAnalyst", () => {
 
   it("is honest about having no diff to compare", async () => {
     const { group } = evidenceFor(PRICING_STACK);
-    const analysis = await analyst.analyse(group, {
-      commit: null,
-      files: [],
-      diffUnavailable: "no checkout",
-      suspects: [],
-    });
+    const analysis = await analyst.analyse(group, evidence({ diffUnavailable: "no checkout" }));
     expect(analysis.rootCause).toMatch(/Undetermined.*no checkout/);
     expect(analysis.confidence).toBeLessThanOrEqual(0.1);
   });
@@ -92,12 +87,7 @@ describe("OfflineAnalyst", () => {
       }),
     ]);
     if (!group) throw new Error("no group");
-    const analysis = await analyst.analyse(group, {
-      commit: null,
-      files: [],
-      diffUnavailable: "none",
-      suspects: [],
-    });
+    const analysis = await analyst.analyse(group, evidence({ diffUnavailable: "none" }));
     expect(analysis).toMatchObject({ category: "infrastructure", suspect: null, fix: null });
     expect(analysis.rootCause).toMatch(/^No code cause: the model API rate-limited the agent/);
   });

@@ -6,6 +6,7 @@ import { buildDemoRepo } from "../../scripts/demo-repo.ts";
 import { parseUnifiedDiff } from "../../src/evidence/diff.ts";
 import { createEvidenceGatherer } from "../../src/evidence/gather.ts";
 import { CommitNotFoundError, readCommitFromCheckout } from "../../src/evidence/git.ts";
+import { Redactor } from "../../src/evidence/redact.ts";
 import { pathsMatch, scoreSuspects } from "../../src/evidence/suspects.ts";
 import type { SpanSample } from "../../src/grouping/collector.ts";
 import { PRICING_STACK } from "../helpers/spans.ts";
@@ -163,11 +164,19 @@ describe("scoreSuspects", () => {
 
 describe("createEvidenceGatherer", () => {
   const tempDir = useTempDirs();
+  const options = (repoDir: string | null) => ({
+    repoDir,
+    github: null,
+    jira: null,
+    repositories: { services: {}, defaultRepository: null, githubHost: "github.com" },
+    redactor: new Redactor(),
+    diffTokenBudget: 12_000,
+  });
 
   it("explains why there is no diff instead of failing", async () => {
-    const gather = createEvidenceGatherer({ repoDir: null });
+    const gather = createEvidenceGatherer(options(null));
     const group = { commitSha: "a".repeat(40), samples: [] } as unknown as Parameters<typeof gather>[0];
-    expect((await gather(group)).diffUnavailable).toMatch(/--repo-dir/);
+    expect((await gather(group)).diffUnavailable).toMatch(/--repo-dir.*GITHUB_TOKEN/);
     const noSha = { commitSha: null, samples: [] } as unknown as Parameters<typeof gather>[0];
     expect((await gather(noSha)).diffUnavailable).toMatch(/build\.commit_sha/);
   });
@@ -175,7 +184,7 @@ describe("createEvidenceGatherer", () => {
   it("reads each commit once however many groups share it", async () => {
     const dir = tempDir();
     const [, , regression] = buildDemoRepo(dir);
-    const gather = createEvidenceGatherer({ repoDir: dir });
+    const gather = createEvidenceGatherer(options(dir));
     const group = { commitSha: regression, samples: [sample(PRICING_STACK)] } as unknown as Parameters<
       typeof gather
     >[0];

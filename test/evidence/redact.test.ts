@@ -4,9 +4,17 @@ import { Redactor } from "../../src/evidence/redact.ts";
 // Test values are assembled at run time so the repository itself holds no secret-shaped strings.
 const AWS_KEY = ["AKIA", "Z7Q4M2X9B3C8D1E6"].join("");
 const GITHUB = ["ghp", "_", "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8"].join("");
-const JWT = ["eyJhbGciOiJIUzI1NiJ9", "eyJzdWIiOiIxMjM0NTY3ODkwIn0", "dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U"].join(".");
+const JWT = [
+  "eyJhbGciOiJIUzI1NiJ9",
+  "eyJzdWIiOiIxMjM0NTY3ODkwIn0",
+  "dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U",
+].join(".");
 const SLACK = ["xoxb", "123456789012", "1234567890123", "AbCdEfGhIjKlMnOpQrStUvWx"].join("-");
-const KEY_BLOCK = ["-----BEGIN RSA PRIVATE", " KEY-----\nMIIEowIBAAKCAQEA7\n-----END RSA PRIVATE", " KEY-----"].join("");
+const KEY_BLOCK = [
+  "-----BEGIN RSA PRIVATE",
+  " KEY-----\nMIIEowIBAAKCAQEA7\n-----END RSA PRIVATE",
+  " KEY-----",
+].join("");
 
 describe("Redactor", () => {
   it.each([
@@ -36,7 +44,9 @@ describe("Redactor", () => {
   });
 
   it("keeps the key of a key=value secret so the text still reads", async () => {
-    expect(await new Redactor().redact('db_password: "s3cr3t-value"')).toBe('db_password: "[REDACTED:secret]"');
+    expect(await new Redactor().redact('db_password: "s3cr3t-value"')).toBe(
+      'db_password: "[REDACTED:secret]"',
+    );
   });
 
   it("leaves ordinary text, ids, timestamps and non-Luhn digit runs alone", async () => {
@@ -48,7 +58,10 @@ describe("Redactor", () => {
 
   it("redacts every string inside nested values, keys included", async () => {
     const redactor = new Redactor();
-    const out = await redactor.redactDeep({ a: [`x ${AWS_KEY}`], [`dana@acme.example`]: { n: 1, s: `t ${GITHUB}` } });
+    const out = await redactor.redactDeep({
+      a: [`x ${AWS_KEY}`],
+      "dana@acme.example": { n: 1, s: `t ${GITHUB}` },
+    });
     expect(JSON.stringify(out)).not.toMatch(/AKIA|ghp_|dana@/);
     expect((out as { a: string[] }).a[0]).toBe("x [REDACTED:aws-key]");
     expect(redactor.stats.total).toBe(3);

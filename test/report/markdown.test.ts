@@ -28,6 +28,13 @@ const group: Report["groups"][number] = {
   links: { traces: [] },
   commit: { subject: "Support discount codes", author: "Dana", authoredAt: "2026-11-20T05:30:00Z" },
   diffUnavailable: null,
+  repository: "acme/billing-service",
+  repositorySource: "config",
+  diffNotes: [],
+  diffOmitted: [],
+  pullRequest: null,
+  workItem: null,
+  evidenceProblems: [],
   suspects: [
     { commitSha: "83e0a38", path: "src/pricing.js", line: 7, score: 1, reason: "on a changed line" },
   ],
@@ -66,6 +73,7 @@ const report: Report = ReportSchema.parse({
     groupsFailed: 0,
   },
   usage: { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheCreationTokens: 0, costUsd: 0 },
+  redactions: { total: 0, byKind: {} },
   sourceStats: [],
   groups: [group],
 });

@@ -10,6 +10,7 @@ export type Fault =
 export interface RecordedRequest {
   method: string;
   path: string;
+  query: string;
   headers: IncomingMessage["headers"];
   body: string;
 }
@@ -18,6 +19,8 @@ export interface FakeReply {
   status: number;
   body: unknown;
   headers?: Record<string, string>;
+  /** Sent as is instead of JSON (e.g. GitHub's diff media type). */
+  text?: string;
 }
 
 export type FakeHandler = (request: RecordedRequest, url: URL) => FakeReply | Promise<FakeReply>;
@@ -49,6 +52,7 @@ export async function startFakeServer(handler: FakeHandler): Promise<FakeServer>
     const recorded: RecordedRequest = {
       method: req.method ?? "GET",
       path: url.pathname,
+      query: url.search,
       headers: req.headers,
       body: Buffer.concat(chunks).toString("utf8"),
     };
@@ -85,8 +89,11 @@ export async function startFakeServer(handler: FakeHandler): Promise<FakeServer>
     try {
       const reply = await handler(recorded, url);
       if (res.destroyed) return;
-      res.writeHead(reply.status, { "content-type": "application/json", ...reply.headers });
-      res.end(JSON.stringify(reply.body));
+      res.writeHead(reply.status, {
+        "content-type": reply.text !== undefined ? "text/plain" : "application/json",
+        ...reply.headers,
+      });
+      res.end(reply.text ?? JSON.stringify(reply.body));
     } catch (error) {
       res.writeHead(500, { "content-type": "application/json" });
       res.end(JSON.stringify({ error: error instanceof Error ? error.message : String(error) }));

@@ -53,6 +53,7 @@ export function scoreSuspects(
         sampleIndex,
       );
     });
+    for (const hint of changedLinesNamedBy(sample, changed)) consider({ commitSha, ...hint }, sampleIndex);
     const codePath = codeLocationOf(sample);
     const file = codePath && changed.find((f) => pathsMatch(codePath.file, f.path));
     if (codePath && file) {
@@ -108,6 +109,53 @@ export function pathsMatch(stackPath: string, diffPath: string): boolean {
     stack.endsWith(`/${diffPath}`) ||
     (stack.includes("/") && diffPath.endsWith(`/${stack}`))
   );
+}
+
+/**
+ * Weaker signals than the stack: the function a span says it ran in (code.function), and
+ * identifiers the error message quotes ("reading 'discounts'"), found on lines this commit added.
+ */
+function changedLinesNamedBy(
+  sample: SpanSample,
+  files: readonly DiffFile[],
+): Array<Omit<Suspect, "commitSha">> {
+  const fn = sample.attributes["code.function"] ?? sample.attributes["code.function.name"];
+  const functionName = typeof fn === "string" ? (fn.split(/[.:#]/).pop() ?? "") : "";
+  const quoted = [...sample.message.matchAll(/['"`]([A-Za-z_$][\w$]{2,40})['"`]/g)].map((m) => m[1] ?? "");
+  const hints: Array<Omit<Suspect, "commitSha">> = [];
+  for (const file of files) {
+    for (const { line, text } of addedLinesOf(file)) {
+      if (functionName.length > 2 && new RegExp(`\\b${escapeRegExp(functionName)}\\b`).test(text)) {
+        hints.push({
+          path: file.path,
+          line,
+          score: 0.5,
+          reason: `span attribute code.function names ${functionName}, which line ${line} of ${file.path} changes`,
+        });
+      }
+      const named = quoted.find((id) => new RegExp(`\\b${escapeRegExp(id)}\\b`).test(text));
+      if (named) {
+        hints.push({
+          path: file.path,
+          line,
+          score: 0.55,
+          reason: `the error message names "${named}", which line ${line} of ${file.path} adds`,
+        });
+      }
+    }
+  }
+  return hints;
+}
+
+function addedLinesOf(file: DiffFile): Array<{ line: number; text: string }> {
+  return file.hunks.flatMap((hunk) => {
+    const added = hunk.lines.filter((l) => l.startsWith("+"));
+    return added.map((text, i) => ({ line: hunk.addedLines[i] ?? hunk.newStart, text: text.slice(1) }));
+  });
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
 
 function codeLocationOf(sample: SpanSample): { file: string; line: number | null } | null {

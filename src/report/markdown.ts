@@ -12,7 +12,10 @@ export function renderReportMarkdown(report: Report): string {
     `${t.spansMatched} matching spans (of ${t.spansRead} read) in ${t.groupsFound} groups; ` +
       `top ${t.groups} analysed, ${t.groupsFailed} failed.` +
       (t.skippedLines > 0 ? ` ${t.skippedLines} malformed input line(s) skipped.` : ""),
-    `Spend: ${report.usage.inputTokens} input / ${report.usage.outputTokens} output tokens, $${report.usage.costUsd.toFixed(2)}.`,
+    `Spend: ${report.usage.inputTokens} input / ${report.usage.outputTokens} output tokens, $${report.usage.costUsd.toFixed(2)}.` +
+      (report.redactions.total > 0
+        ? ` Redacted ${report.redactions.total} secret(s)/PII value(s) before anything left the machine.`
+        : ""),
     "",
   ];
   if (report.groups.length === 0) {
@@ -67,6 +70,23 @@ function groupSection(g: ReportGroup): string[] {
   const top = g.suspects[0];
   if (top) lines.push(`**Diff suspect:** \`${top.path}${lineSuffix(top.line)}\` — ${top.reason}`, "");
   else if (g.diffUnavailable) lines.push(`**Diff:** unavailable — ${g.diffUnavailable}`, "");
+  if (g.pullRequest) {
+    lines.push(
+      `**Introduced by:** [#${g.pullRequest.number} ${cell(g.pullRequest.title)}](${g.pullRequest.url}) (\`${cell(g.pullRequest.branch)}\`)`,
+      "",
+    );
+  }
+  if (g.workItem) {
+    const criteria =
+      g.workItem.criteriaSource === "none"
+        ? "no acceptance criteria"
+        : `criteria from the ${g.workItem.criteriaSource}`;
+    lines.push(
+      `**Work item:** [${g.workItem.key}](${g.workItem.url}) ${cell(g.workItem.summary)} (${criteria}; ${g.workItem.agentNotes.length} agent note(s))`,
+      "",
+    );
+  }
+  for (const note of [...g.diffNotes, ...g.evidenceProblems]) lines.push(`> ${cell(note)}`, "");
   const traces = g.links.traces.length > 0 ? g.links.traces : g.sampleTraceIds;
   if (traces.length > 0)
     lines.push(

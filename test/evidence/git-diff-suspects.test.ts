@@ -193,3 +193,33 @@ describe("createEvidenceGatherer", () => {
     expect(a?.suspects[0]?.path).toBe("src/pricing.js");
   });
 });
+
+describe("scoreSuspects from span attributes and the error message", () => {
+  const diff = parseUnifiedDiff(
+    [
+      "diff --git a/src/pricing.js b/src/pricing.js",
+      "--- a/src/pricing.js",
+      "+++ b/src/pricing.js",
+      "@@ -1,2 +1,3 @@",
+      " export function applyDiscount(total, customer) {",
+      "+  const discount = customer.discounts[customer.discountCode];",
+      "   return total;",
+      "",
+    ].join("\n"),
+  );
+
+  it("points at an added line that uses an identifier the error message quotes", () => {
+    const [s] = scoreSuspects("c", diff, [
+      { ...sample(""), message: "Cannot read properties of undefined (reading 'discountCode')" },
+    ]);
+    expect(s).toMatchObject({ path: "src/pricing.js", line: 2, score: 0.55 });
+    expect(s?.reason).toMatch(
+      /the error message names "discountCode", which line 2 of src\/pricing\.js adds/,
+    );
+  });
+
+  it("points at a changed line of the function named by code.function", () => {
+    const [s] = scoreSuspects("c", diff, [sample("", { "code.function": "pricing.discounts" })]);
+    expect(s).toMatchObject({ path: "src/pricing.js", line: 2, score: 0.5 });
+  });
+});

@@ -109,21 +109,19 @@ describe("GitHub evidence through Octokit", () => {
 
   it("finds the PR that introduced the commit, preferring the merged one", async () => {
     const { server } = await start();
-    server.repos
-      .get("acme/billing-service")
-      ?.pullsByCommit.set(regression, [
-        fakePull({ number: 41, title: "WIP discount codes", merged_at: null, state: "closed" }),
-        fakePull({
-          number: 42,
-          title: "Support discount codes",
-          body: "Implements BILL-142",
-          head: {
-            ref: "feature/BILL-142-discount-codes",
-            sha: regression,
-            label: "acme:feature/BILL-142-discount-codes",
-          },
-        }),
-      ]);
+    server.repos.get("acme/billing-service")?.pullsByCommit.set(regression, [
+      fakePull({ number: 41, title: "WIP discount codes", merged_at: null, state: "closed" }),
+      fakePull({
+        number: 42,
+        title: "Support discount codes",
+        body: "Implements BILL-142",
+        head: {
+          ref: "feature/BILL-142-discount-codes",
+          sha: regression,
+          label: "acme:feature/BILL-142-discount-codes",
+        },
+      }),
+    ]);
     expect(await findIntroducingPullRequest(client(server), REF, regression)).toEqual({
       number: 42,
       title: "Support discount codes",

@@ -32,9 +32,24 @@ const group: Report["groups"][number] = {
   repositorySource: "config",
   diffNotes: [],
   diffOmitted: [],
-  pullRequest: null,
-  workItem: null,
-  evidenceProblems: [],
+  pullRequest: {
+    number: 42,
+    title: "Support discount codes",
+    url: "https://github.com/acme/billing-service/pull/42",
+    branch: "feature/BILL-142",
+    author: "dana",
+    mergedAt: null,
+  },
+  workItem: {
+    key: "BILL-142",
+    url: "https://acme.atlassian.net/browse/BILL-142",
+    summary: "Discount codes",
+    status: "Done",
+    criteriaSource: "field",
+    acceptanceCriteria: "- totals apply the code",
+    agentNotes: ["Agent session complete"],
+  },
+  evidenceProblems: ["no permission to read Jira issue SEC-1 (403)"],
   suspects: [
     { commitSha: "83e0a38", path: "src/pricing.js", line: 7, score: 1, reason: "on a changed line" },
   ],
@@ -102,6 +117,16 @@ describe("renderReportMarkdown", () => {
   it("explains in each group's section why no PR was opened", () => {
     expect(md).toContain("**No PR:** no patch: the offline analyst never proposes one");
     expect(md).toContain("**Diff suspect:** `src/pricing.js:7` — on a changed line");
+  });
+
+  it("links the introducing PR and the work item, and lists evidence that could not be gathered", () => {
+    expect(md).toContain(
+      "**Introduced by:** [#42 Support discount codes](https://github.com/acme/billing-service/pull/42) (`feature/BILL-142`)",
+    );
+    expect(md).toContain(
+      "**Work item:** [BILL-142](https://acme.atlassian.net/browse/BILL-142) Discount codes (criteria from the field; 1 agent note(s))",
+    );
+    expect(md).toContain("> no permission to read Jira issue SEC-1 (403)");
   });
 
   it("keeps telemetry text from breaking the markdown structure", () => {

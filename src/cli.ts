@@ -12,7 +12,7 @@ export const HELP = `triage — nightly AI-SRE triage of error spans and failed 
 Usage:
   triage [--since 24h] [--until <ISO|now>] [--source signoz|honeycomb|file|all]
          [--input <path.jsonl>] [--limit ${DEFAULT_LIMIT}] [--dry-run] [--out <dir>] [--json]
-         [--config <path>] [--repo-dir <path>] [--verbose]
+         [--config <path>] [--repo-dir <path>] [--max-cost <usd>] [--verbose]
 
 Reads failing spans in the window, groups them (exception slug × commit × service), ranks the
 groups, compares each with the diff of the commit it ran, writes a root-cause writeup, and
@@ -30,6 +30,9 @@ Options:
   --json                    print report.json on stdout (progress stays on stderr)
   --config <path>           triage.config.json (default ./triage.config.json if present)
   --repo-dir <path>         local git checkout used to read each group's commit diff
+                            (else the diff comes from GitHub when GITHUB_TOKEN is set)
+  --max-cost <usd>          ceiling on the run's estimated Claude spend; groups past it are
+                            reported as skipped (also "analysis.maxCostUsd" in the config)
   --verbose                 more progress detail on stderr
   -h, --help                show this help
   --version                 print the version
@@ -60,6 +63,7 @@ const OPTIONS = {
   config: { type: "string" },
   "repo-dir": { type: "string" },
   verbose: { type: "boolean" },
+  "max-cost": { type: "string" },
   help: { type: "boolean", short: "h" },
   version: { type: "boolean" },
 } as const;
@@ -78,6 +82,7 @@ export function parseCliArgs(argv: readonly string[]): ParsedArgs {
       ...values,
       dryRun: values["dry-run"],
       repoDir: values["repo-dir"],
+      maxCost: values["max-cost"],
     };
   } catch (error) {
     throw new UsageError(describeArgError(error));

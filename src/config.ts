@@ -18,6 +18,7 @@ export interface CliOptions {
   config?: string | undefined;
   repoDir?: string | undefined;
   verbose?: boolean | undefined;
+  maxCost?: string | undefined;
 }
 
 export type SourceSpec =
@@ -53,6 +54,15 @@ export interface RunConfig {
   anthropic: { apiKey: string; baseUrl: string | null; model: string } | null;
   /** Token budget for the diff handed to the analyst. */
   diffTokenBudget: number;
+  analysis: {
+    maxInputTokens: number;
+    maxOutputTokens: number;
+    maxCostUsd: number | null;
+    maxCalls: number;
+    timeoutMs: number;
+    retries: number;
+    pricing: { inputPerMTok: number; outputPerMTok: number } | null;
+  };
 }
 
 export const DEFAULT_LIMIT = 20;
@@ -82,6 +92,21 @@ const ConfigFileSchema = z
       .optional(),
     evidence: z
       .object({ diffTokenBudget: z.number().int().min(500).max(200_000).optional() })
+      .strict()
+      .optional(),
+    analysis: z
+      .object({
+        maxInputTokens: z.number().int().min(2_000).max(1_000_000).optional(),
+        maxOutputTokens: z.number().int().min(256).max(64_000).optional(),
+        maxCostUsd: z.number().positive().optional(),
+        maxCalls: z.number().int().min(0).max(10_000).optional(),
+        timeoutMs: z.number().int().min(1_000).max(1_800_000).optional(),
+        retries: z.number().int().min(0).max(10).optional(),
+        pricing: z
+          .object({ inputPerMTok: z.number().nonnegative(), outputPerMTok: z.number().nonnegative() })
+          .strict()
+          .optional(),
+      })
       .strict()
       .optional(),
   })
@@ -152,6 +177,17 @@ export function loadConfig(options: CliOptions, env: NodeJS.ProcessEnv, cwd: str
       sampleGroups: file.telemetry?.sampleGroups ?? Math.min(100, limit * 2),
     },
     diffTokenBudget: file.evidence?.diffTokenBudget ?? DEFAULT_DIFF_TOKEN_BUDGET,
+    analysis: {
+      maxInputTokens: file.analysis?.maxInputTokens ?? 25_000,
+      maxOutputTokens: file.analysis?.maxOutputTokens ?? 4_096,
+      maxCostUsd:
+        options.maxCost !== undefined ? parseMaxCost(options.maxCost) : (file.analysis?.maxCostUsd ?? null),
+      // One call per analysed group at most; the ceiling guards against anything that would loop.
+      maxCalls: file.analysis?.maxCalls ?? limit,
+      timeoutMs: file.analysis?.timeoutMs ?? 120_000,
+      retries: file.analysis?.retries ?? 2,
+      pricing: file.analysis?.pricing ?? null,
+    },
     stepSummaryPath: parsedEnv.GITHUB_STEP_SUMMARY ?? null,
     github,
     jira,
@@ -205,6 +241,13 @@ function readConfigFile(explicit: string | undefined, cwd: string): z.infer<type
     throw new UsageError(`${path}: ${field}: ${unknown ?? issue?.message ?? "invalid"}`);
   }
   return result.data;
+}
+
+function parseMaxCost(value: string): number {
+  const n = /^\d+(\.\d+)?$/.test(value) ? Number(value) : Number.NaN;
+  if (!(n > 0))
+    throw new UsageError(`--max-cost: expected a positive amount in USD such as 2.50, got '${value}'`);
+  return n;
 }
 
 function parseLimit(value: string): number {

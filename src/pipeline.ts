@@ -2,6 +2,8 @@ import pLimit from "p-limit";
 import type { ActionResult, ActionSink } from "./actions/action.ts";
 import { DryRunSink } from "./actions/dry-run.ts";
 import type { Analyst } from "./analysis/analysis.ts";
+import { BudgetExhaustedError, emptyUsage, pricingFor, RunBudget } from "./analysis/budget.ts";
+import { ClaudeAnalyst } from "./analysis/claude.ts";
 import { OfflineAnalyst } from "./analysis/offline.ts";
 import type { RunConfig } from "./config.ts";
 import { createEvidenceGatherer, type Evidence } from "./evidence/gather.ts";
@@ -12,7 +14,7 @@ import { githubWebHost } from "./evidence/repository.ts";
 import { GroupCollector } from "./grouping/collector.ts";
 import { type RankedGroup, rankGroups } from "./grouping/rank.ts";
 import type { Progress } from "./progress.ts";
-import { buildReport, type GroupOutcome, toReportGroup } from "./report/build.ts";
+import { type AnalystSummary, buildReport, type GroupOutcome, toReportGroup } from "./report/build.ts";
 import type { Report, ReportGroup } from "./report/schema.ts";
 import { createSources } from "./telemetry/factory.ts";
 import type { SourceStats, TelemetrySource } from "./telemetry/source.ts";
@@ -55,7 +57,7 @@ export async function runTriage(
   // One redactor for the run: telemetry is redacted before evidence or analysis sees it.
   const redactor = new Redactor();
   const gather = createEvidence(config, redactor);
-  const analyst = createAnalyst(config, progress);
+  const { analyst, summary } = createAnalyst(config);
   const sink = createSink(config, redactor);
   const limit = pLimit(GROUP_CONCURRENCY);
   let done = 0;
@@ -79,7 +81,7 @@ export async function runTriage(
 
   // A last pass over everything the report carries, then the counts of the whole run.
   const checked = await redactor.redactDeep(groups);
-  const report = buildReport(config, now(), sourceStats, all.length, checked, redactor.stats);
+  const report = buildReport(config, now(), sourceStats, all.length, checked, redactor.stats, summary());
   const failed = sourceFailed || groups.some((g) => g.error || g.actions.some((a) => a.status === "failed"));
   return { report, exitCode: failed ? 1 : 0 };
 }
@@ -138,9 +140,18 @@ async function triageGroup(group: RankedGroup, deps: GroupDeps): Promise<ReportG
       traceLinks: outcome.traceLinks,
     });
   } catch (caught) {
-    outcome.error = messageOf(caught);
-    const stage = !outcome.evidence ? "evidence" : !outcome.analysis ? "analysis" : "actions";
-    outcome.actions = failedActions(stage);
+    if (caught instanceof BudgetExhaustedError) {
+      // Not a failure: the run chose not to spend more. Nothing is acted on without an analysis.
+      outcome.skipped = caught.message;
+      outcome.actions = [
+        { kind: "incident", status: "skipped", reason: caught.message },
+        { kind: "pull_request", status: "skipped", reason: caught.message },
+      ];
+    } else {
+      outcome.error = messageOf(caught);
+      const stage = !outcome.evidence ? "evidence" : !outcome.analysis ? "analysis" : "actions";
+      outcome.actions = failedActions(stage);
+    }
   }
   return toReportGroup(outcome);
 }
@@ -183,11 +194,42 @@ function createEvidence(config: RunConfig, redactor: Redactor) {
   });
 }
 
-function createAnalyst(config: RunConfig, progress: Progress): Analyst {
-  if (config.anthropic) {
-    progress.warn("ANTHROPIC_API_KEY is set, but this version only has the offline analyst; using it");
+/** Claude when ANTHROPIC_API_KEY is set, else the offline analyst; one budget for the whole run. */
+function createAnalyst(config: RunConfig): { analyst: Analyst; summary: () => AnalystSummary } {
+  if (!config.anthropic) {
+    return {
+      analyst: new OfflineAnalyst(),
+      summary: () => ({ name: "offline", model: null, calls: 0, promptVersions: [], usage: emptyUsage() }),
+    };
   }
-  return new OfflineAnalyst();
+  const { model } = config.anthropic;
+  const budget = new RunBudget(
+    { maxCostUsd: config.analysis.maxCostUsd, maxCalls: config.analysis.maxCalls },
+    config.analysis.pricing ?? pricingFor(model),
+  );
+  const claude = new ClaudeAnalyst(
+    {
+      apiKey: config.anthropic.apiKey,
+      baseUrl: config.anthropic.baseUrl,
+      model,
+      maxOutputTokens: config.analysis.maxOutputTokens,
+      inputBudgetTokens: config.analysis.maxInputTokens,
+      diffTokenBudget: config.diffTokenBudget,
+      timeoutMs: config.analysis.timeoutMs,
+      retries: config.analysis.retries,
+    },
+    budget,
+  );
+  return {
+    analyst: claude,
+    summary: () => ({
+      name: "claude",
+      model,
+      calls: budget.callCount,
+      promptVersions: claude.promptVersions,
+      usage: budget.usage,
+    }),
+  };
 }
 
 function createSink(config: RunConfig, redactor: Redactor): ActionSink {

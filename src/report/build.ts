@@ -1,5 +1,6 @@
 import type { ActionResult } from "../actions/action.ts";
 import type { Analysis } from "../analysis/analysis.ts";
+import type { TokenUsage } from "../analysis/budget.ts";
 import type { RunConfig } from "../config.ts";
 import type { Evidence } from "../evidence/gather.ts";
 import type { RedactionCounts } from "../evidence/redact.ts";
@@ -15,6 +16,15 @@ export interface GroupOutcome {
   actions: ActionResult[];
   traceLinks: string[];
   error?: string;
+  skipped?: string;
+}
+
+export interface AnalystSummary {
+  name: "claude" | "offline";
+  model: string | null;
+  calls: number;
+  promptVersions: string[];
+  usage: TokenUsage;
 }
 
 export function toReportGroup({
@@ -24,6 +34,7 @@ export function toReportGroup({
   actions,
   traceLinks,
   error,
+  skipped,
 }: GroupOutcome): ReportGroup {
   return {
     rank: group.rank,
@@ -71,6 +82,7 @@ export function toReportGroup({
     analysis,
     actions,
     ...(error ? { error } : {}),
+    ...(skipped ? { skipped } : {}),
   };
 }
 
@@ -81,6 +93,7 @@ export function buildReport(
   groupsFound: number,
   groups: ReportGroup[],
   redactions: RedactionCounts,
+  analyst: AnalystSummary,
 ): Report {
   const sum = (pick: (s: SourceStats) => number) => sourceStats.reduce((n, s) => n + pick(s), 0);
   return {
@@ -100,7 +113,13 @@ export function buildReport(
       groupsAnalysed: groups.filter((g) => g.analysis !== null).length,
       groupsFailed: groups.filter((g) => g.error !== undefined).length,
     },
-    usage: { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheCreationTokens: 0, costUsd: 0 },
+    usage: analyst.usage,
+    analyst: {
+      name: analyst.name,
+      model: analyst.model,
+      calls: analyst.calls,
+      promptVersions: analyst.promptVersions,
+    },
     redactions,
     sourceStats: sourceStats.map((s) => ({ ...s })),
     groups,

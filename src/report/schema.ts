@@ -78,6 +78,8 @@ export const ReportGroupSchema = z.object({
   analysis: AnalysisSchema.nullable(),
   actions: z.array(ActionSchema),
   error: z.string().optional(),
+  /** Set when the group was not analysed on purpose (the run's model budget ran out). */
+  skipped: z.string().optional(),
 });
 
 const UsageSchema = z.object({
@@ -105,6 +107,12 @@ export const ReportSchema = z.object({
     groupsFailed: z.number().int().nonnegative(),
   }),
   usage: UsageSchema,
+  analyst: z.object({
+    name: z.enum(["claude", "offline"]),
+    model: z.string().nullable(),
+    calls: z.number().int().nonnegative(),
+    promptVersions: z.array(z.string()),
+  }),
   /** Secrets and PII replaced by [REDACTED:kind] before anything left the process. */
   redactions: z.object({
     total: z.number().int().nonnegative(),

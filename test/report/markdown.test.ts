@@ -89,6 +89,7 @@ const report: Report = ReportSchema.parse({
   },
   usage: { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheCreationTokens: 0, costUsd: 0 },
   redactions: { total: 0, byKind: {} },
+  analyst: { name: "offline", model: null, calls: 0, promptVersions: [] },
   sourceStats: [],
   groups: [group],
 });

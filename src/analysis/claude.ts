@@ -1,0 +1,125 @@
+import Anthropic from "@anthropic-ai/sdk";
+import { zodOutputFormat } from "@anthropic-ai/sdk/helpers/zod";
+import type { Evidence } from "../evidence/gather.ts";
+import type { RankedGroup } from "../grouping/rank.ts";
+import { type Analysis, type Analyst, ModelAnswerSchema } from "./analysis.ts";
+import type { RunBudget } from "./budget.ts";
+import { buildPrompt, loadPrompt, type PromptTemplate } from "./prompt.ts";
+
+export interface ClaudeOptions {
+  apiKey: string;
+  baseUrl: string | null;
+  model: string;
+  maxOutputTokens: number;
+  inputBudgetTokens: number;
+  diffTokenBudget: number;
+  timeoutMs: number;
+  retries: number;
+}
+
+/** A group whose analysis cannot be used: refusal, truncated or invalid output. */
+export class AnalysisFailedError extends Error {
+  override readonly name = "AnalysisFailedError";
+}
+
+const OUTPUT_FORMAT = zodOutputFormat(ModelAnswerSchema);
+
+/**
+ * Claude via the Messages API with structured output. Groups of one commit share a cached prefix;
+ * the first call for each prefix goes alone so the others can read the cache it writes.
+ */
+export class ClaudeAnalyst implements Analyst {
+  readonly name = "claude" as const;
+  private readonly client: Anthropic;
+  private readonly options: ClaudeOptions;
+  private readonly budget: RunBudget;
+  private readonly prompts: Record<"exception" | "agent", PromptTemplate>;
+  private readonly warming = new Map<string, Promise<unknown>>();
+
+  constructor(options: ClaudeOptions, budget: RunBudget) {
+    this.options = options;
+    this.budget = budget;
+    // A batch job sets both deliberately: the SDK default is 10 minutes per attempt.
+    this.client = new Anthropic({
+      apiKey: options.apiKey,
+      ...(options.baseUrl ? { baseURL: options.baseUrl } : {}),
+      timeout: options.timeoutMs,
+      maxRetries: options.retries,
+    });
+    this.prompts = { exception: loadPrompt("root-cause"), agent: loadPrompt("agent-failure") };
+  }
+
+  get promptVersions(): string[] {
+    return [this.prompts.exception.version, this.prompts.agent.version];
+  }
+
+  async analyse(group: RankedGroup, evidence: Evidence): Promise<Analysis> {
+    const template = group.kind === "agent_stop_failure" ? this.prompts.agent : this.prompts.exception;
+    const prompt = buildPrompt(
+      group,
+      evidence,
+      template,
+      this.options.inputBudgetTokens,
+      this.options.diffTokenBudget,
+    );
+    const first = this.warming.get(prompt.prefixKey);
+    if (first) await first.catch(() => undefined);
+    const reservation = this.budget.reserve(prompt.estimatedInputTokens, this.options.maxOutputTokens);
+    const call = this.client.messages.create({
+      model: this.options.model,
+      max_tokens: this.options.maxOutputTokens,
+      system: prompt.system,
+      messages: [{ role: "user", content: prompt.userBlocks }],
+      output_config: { format: OUTPUT_FORMAT },
+    });
+    if (!first) this.warming.set(prompt.prefixKey, call);
+    let message: Awaited<typeof call>;
+    try {
+      message = await call;
+    } catch (error) {
+      this.budget.settle(reservation, null);
+      throw error;
+    }
+    const usage = this.budget.settle(reservation, {
+      inputTokens: message.usage.input_tokens,
+      outputTokens: message.usage.output_tokens,
+      cacheReadTokens: message.usage.cache_read_input_tokens ?? 0,
+      cacheCreationTokens: message.usage.cache_creation_input_tokens ?? 0,
+    });
+    if (message.stop_reason !== "end_turn") {
+      throw new AnalysisFailedError(
+        `model stopped with ${message.stop_reason ?? "no stop reason"}; the answer is incomplete`,
+      );
+    }
+    const text = message.content.flatMap((block) => (block.type === "text" ? [block.text] : [])).join("");
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      throw new AnalysisFailedError(`model output is not JSON (${text.length} characters)`);
+    }
+    const answer = ModelAnswerSchema.safeParse(json);
+    if (!answer.success) {
+      const issue = answer.error.issues[0];
+      throw new AnalysisFailedError(
+        `model output does not match the schema: ${issue?.path.join(".") || "(root)"}: ${issue?.message ?? "invalid"}`,
+      );
+    }
+    const { suspect, ...rest } = answer.data;
+    return {
+      ...rest,
+      analyst: "claude",
+      model: message.model,
+      suspect: suspect
+        ? {
+            commitSha: suspect.commitSha,
+            path: suspect.path,
+            ...(suspect.line !== null ? { line: suspect.line } : {}),
+            why: suspect.why,
+          }
+        : null,
+      promptVersion: prompt.promptVersion,
+      usage,
+    };
+  }
+}

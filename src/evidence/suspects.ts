@@ -26,7 +26,13 @@ export function scoreSuspects(
 ): Suspect[] {
   const changed = files.filter((f) => f.status !== "deleted" && f.path !== "");
   const best = new Map<string, Suspect & { hits: Set<number> }>();
+  // Per file, the strongest score of each kind of signal (stack, code.filepath, code.function, message).
+  const signals = new Map<string, Map<string, number>>();
   const consider = (candidate: Suspect, sampleIndex: number) => {
+    const kinds = signals.get(candidate.path) ?? new Map<string, number>();
+    const kind = signalKind(candidate.reason);
+    kinds.set(kind, Math.max(kinds.get(kind) ?? 0, candidate.score));
+    signals.set(candidate.path, kinds);
     const key = `${candidate.path}:${candidate.line ?? ""}`;
     const current = best.get(key);
     if (!current || candidate.score > current.score) {
@@ -71,16 +77,27 @@ export function scoreSuspects(
   });
 
   return [...best.values()]
-    .map(({ hits, ...suspect }) => ({
-      ...suspect,
-      score: Math.round(suspect.score * 100) / 100,
-      reason:
-        samples.length > 1
-          ? `${suspect.reason}; seen in ${hits.size} of ${samples.length} samples`
-          : suspect.reason,
-    }))
+    .map(({ hits, ...suspect }) => {
+      const seen = samples.length > 1 ? `; seen in ${hits.size} of ${samples.length} samples` : "";
+      const kinds = signals.get(suspect.path) ?? new Map<string, number>();
+      // Independent kinds of evidence on one file add up (noisy-OR); repeats of one kind do not.
+      const combined = 1 - [...kinds.values()].reduce((p, s) => p * (1 - s), 1);
+      const boosted = kinds.size >= 2 && combined > suspect.score;
+      return {
+        ...suspect,
+        score: Math.round((boosted ? combined : suspect.score) * 100) / 100,
+        reason: `${suspect.reason}${seen}${boosted ? `; ${kinds.size} independent signals point at this file (${[...kinds.keys()].join(", ")})` : ""}`,
+      };
+    })
     .sort((a, b) => b.score - a.score || a.path.localeCompare(b.path) || (a.line ?? 0) - (b.line ?? 0))
     .slice(0, MAX_SUSPECTS);
+}
+
+function signalKind(reason: string): string {
+  if (reason.startsWith("stack frame")) return "stack";
+  if (reason.includes("code.filepath")) return "code.filepath";
+  if (reason.includes("code.function")) return "code.function";
+  return "error message";
 }
 
 function lineProximity(frame: StackFrame, hunks: readonly DiffHunk[]): { score: number; why: string } {

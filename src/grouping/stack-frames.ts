@@ -42,7 +42,10 @@ export function parseStackTrace(stacktrace: string): StackFrame[] {
     m = JAVA.exec(line);
     if (m) {
       const fn = `${m[1]}.${m[2]}`;
-      frames.push({ ...frame(fn, m[3] ?? "", m[4], undefined), inApp: !NOT_IN_APP_JAVA.test(fn) });
+      frames.push({
+        ...frame(fn, javaSourcePath(m[1] ?? "", m[3] ?? ""), m[4], undefined),
+        inApp: !NOT_IN_APP_JAVA.test(fn),
+      });
       continue;
     }
     m = V8_BARE.exec(line);
@@ -80,6 +83,15 @@ function frame(
     column: column ? Number(column) : null,
     inApp: file !== "" && !NOT_IN_APP.some((re) => re.test(file)),
   };
+}
+
+/** Java frames name only the file; the package gives its directory (com.acme.Foo → com/acme/Foo.java). */
+function javaSourcePath(className: string, file: string): string {
+  const packageDirs = className
+    .split(".")
+    .slice(0, -1)
+    .filter((p) => /^[a-z_][\w]*$/.test(p));
+  return packageDirs.length > 0 ? `${packageDirs.join("/")}/${file}` : file;
 }
 
 function cleanPath(raw: string): string {

@@ -10,7 +10,7 @@ export function renderReportMarkdown(report: Report): string {
       (report.dryRun ? " · **dry run**" : ""),
     "",
     `${t.spansMatched} matching spans (of ${t.spansRead} read) in ${t.groupsFound} groups; ` +
-      `top ${t.groups} analysed, ${t.groupsFailed} failed.` +
+      `top ${t.groups} analysed by the ${report.analyst.name} analyst${report.analyst.model ? ` (${report.analyst.model})` : ""}, ${t.groupsFailed} failed.` +
       (t.skippedLines > 0 ? ` ${t.skippedLines} malformed input line(s) skipped.` : ""),
     `Spend: ${report.usage.inputTokens} input / ${report.usage.outputTokens} output tokens, $${report.usage.costUsd.toFixed(2)}.` +
       (report.redactions.total > 0
@@ -59,6 +59,7 @@ function groupSection(g: ReportGroup): string[] {
     "",
   ];
   if (g.error) lines.push(`**Failed:** ${g.error}`, "");
+  if (g.skipped) lines.push(`**Not analysed:** ${g.skipped}`, "");
   if (g.analysis) {
     lines.push(
       g.analysis.summary,

@@ -45,7 +45,7 @@ describe("parseStackTrace", () => {
     );
     expect(firstInAppFrame(java)).toMatchObject({
       function: "com.acme.billing.Pricing.apply",
-      file: "Pricing.java",
+      file: "com/acme/billing/Pricing.java",
       line: 42,
     });
     const go = parseStackTrace(

@@ -103,7 +103,7 @@ describe("renderReportMarkdown", () => {
       "Window **2026-11-20T00:00:00.000Z** → **2026-11-21T00:00:00.000Z** · sources: file · **dry run**",
     );
     expect(md).toContain(
-      "35 matching spans (of 500 read) in 7 groups; top 1 analysed, 0 failed. 2 malformed input line(s) skipped.",
+      "35 matching spans (of 500 read) in 7 groups; top 1 analysed by the offline analyst, 0 failed. 2 malformed input line(s) skipped.",
     );
     expect(md).toContain("$0.00");
   });

@@ -54,6 +54,18 @@ export interface RunConfig {
   anthropic: { apiKey: string; baseUrl: string | null; model: string } | null;
   /** Token budget for the diff handed to the analyst. */
   diffTokenBudget: number;
+  actions: {
+    gate: {
+      minConfidence: number;
+      maxFiles: number;
+      maxChangedLines: number;
+      denyPaths: string[];
+      allowPathsOutsideDiff: boolean;
+    };
+    issueType: string;
+    labels: string[];
+  };
+  githubThrottle: boolean;
   analysis: {
     maxInputTokens: number;
     maxOutputTokens: number;
@@ -92,6 +104,25 @@ const ConfigFileSchema = z
       .optional(),
     evidence: z
       .object({ diffTokenBudget: z.number().int().min(500).max(200_000).optional() })
+      .strict()
+      .optional(),
+    actions: z
+      .object({
+        minConfidence: z.number().min(0).max(1).optional(),
+        maxFiles: z.number().int().min(1).max(50).optional(),
+        maxChangedLines: z.number().int().min(1).max(5_000).optional(),
+        denyPaths: z.array(z.string().min(1)).optional(),
+        allowPathsOutsideDiff: z.boolean().optional(),
+        issueType: z.string().min(1).optional(),
+        labels: z.array(z.string().regex(/^[\w.:-]+$/, "labels are single words")).optional(),
+      })
+      .strict()
+      .optional(),
+    github: z
+      .object({
+        /** Octokit's write spacing (1 s between writes, 3 s between PRs); only tests against a local fake turn it off. */
+        throttle: z.boolean().optional(),
+      })
       .strict()
       .optional(),
     analysis: z
@@ -177,6 +208,18 @@ export function loadConfig(options: CliOptions, env: NodeJS.ProcessEnv, cwd: str
       sampleGroups: file.telemetry?.sampleGroups ?? Math.min(100, limit * 2),
     },
     diffTokenBudget: file.evidence?.diffTokenBudget ?? DEFAULT_DIFF_TOKEN_BUDGET,
+    actions: {
+      gate: {
+        minConfidence: file.actions?.minConfidence ?? 0.75,
+        maxFiles: file.actions?.maxFiles ?? 5,
+        maxChangedLines: file.actions?.maxChangedLines ?? 200,
+        denyPaths: file.actions?.denyPaths ?? [],
+        allowPathsOutsideDiff: file.actions?.allowPathsOutsideDiff ?? false,
+      },
+      issueType: file.actions?.issueType ?? "Bug",
+      labels: file.actions?.labels ?? ["tracefix"],
+    },
+    githubThrottle: file.github?.throttle ?? true,
     analysis: {
       maxInputTokens: file.analysis?.maxInputTokens ?? 25_000,
       maxOutputTokens: file.analysis?.maxOutputTokens ?? 4_096,

@@ -1,14 +1,15 @@
 import pLimit from "p-limit";
 import type { ActionResult, ActionSink } from "./actions/action.ts";
 import { DryRunSink } from "./actions/dry-run.ts";
+import { LiveSink } from "./actions/live-sink.ts";
 import type { Analyst } from "./analysis/analysis.ts";
 import { BudgetExhaustedError, emptyUsage, pricingFor, RunBudget } from "./analysis/budget.ts";
 import { ClaudeAnalyst } from "./analysis/claude.ts";
 import { OfflineAnalyst } from "./analysis/offline.ts";
 import type { RunConfig } from "./config.ts";
 import { createEvidenceGatherer, type Evidence } from "./evidence/gather.ts";
-import { createGitHubClient } from "./evidence/github.ts";
-import { createJiraClient, createJiraReader } from "./evidence/jira.ts";
+import { createGitHubClient, type GitHubClient } from "./evidence/github.ts";
+import { createJiraClient, createJiraReader, type JiraClient } from "./evidence/jira.ts";
 import { Redactor, redactGroup } from "./evidence/redact.ts";
 import { githubWebHost } from "./evidence/repository.ts";
 import { GroupCollector } from "./grouping/collector.ts";
@@ -56,9 +57,10 @@ export async function runTriage(
 
   // One redactor for the run: telemetry is redacted before evidence or analysis sees it.
   const redactor = new Redactor();
-  const gather = createEvidence(config, redactor);
+  const clients = createClients(config);
+  const gather = createEvidence(config, redactor, clients);
   const { analyst, summary } = createAnalyst(config);
-  const sink = createSink(config, redactor);
+  const sink = createSink(config, redactor, clients);
   const limit = pLimit(GROUP_CONCURRENCY);
   let done = 0;
   const groups = await Promise.all(
@@ -163,23 +165,38 @@ function failedActions(stage: string): ActionResult[] {
   ];
 }
 
-function createEvidence(config: RunConfig, redactor: Redactor) {
-  const github = config.github
-    ? createGitHubClient({
-        token: config.github.token,
-        apiUrl: config.github.apiUrl,
-        timeoutMs: config.telemetry.timeoutMs,
-        retries: config.telemetry.retries,
-      })
-    : null;
-  const jira = config.jira
-    ? createJiraReader(
-        createJiraClient({ ...config.jira }),
-        config.jira.baseUrl,
-        config.jira.acceptanceField,
-        config.telemetry.retries,
-      )
-    : null;
+interface Clients {
+  github: GitHubClient | null;
+  jira: JiraClient | null;
+}
+
+/** One GitHub and one Jira client per run, shared by evidence reads and the live sink. */
+function createClients(config: RunConfig): Clients {
+  return {
+    github: config.github
+      ? createGitHubClient({
+          token: config.github.token,
+          apiUrl: config.github.apiUrl,
+          timeoutMs: config.telemetry.timeoutMs,
+          retries: config.telemetry.retries,
+          throttle: config.githubThrottle,
+        })
+      : null,
+    jira: config.jira ? createJiraClient({ ...config.jira }) : null,
+  };
+}
+
+function createEvidence(config: RunConfig, redactor: Redactor, clients: Clients) {
+  const { github } = clients;
+  const jira =
+    clients.jira && config.jira
+      ? createJiraReader(
+          clients.jira,
+          config.jira.baseUrl,
+          config.jira.acceptanceField,
+          config.telemetry.retries,
+        )
+      : null;
   return createEvidenceGatherer({
     repoDir: config.repoDir,
     github,
@@ -232,12 +249,28 @@ function createAnalyst(config: RunConfig): { analyst: Analyst; summary: () => An
   };
 }
 
-function createSink(config: RunConfig, redactor: Redactor): ActionSink {
-  return new DryRunSink(
-    config.outDir,
-    config.dryRunReason ?? "GitHub and Jira sinks are not in this version yet",
+/** Live writes only when GitHub and Jira are both configured and --dry-run is off. */
+function createSink(config: RunConfig, redactor: Redactor, clients: Clients): ActionSink {
+  if (config.dryRunReason || !clients.github || !clients.jira || !config.jira) {
+    return new DryRunSink(
+      config.outDir,
+      config.dryRunReason ?? "GitHub or Jira not configured",
+      redactor,
+      config.actions.gate,
+    );
+  }
+  return new LiveSink({
+    github: clients.github,
+    jira: clients.jira,
+    incident: {
+      project: config.jira.project,
+      issueType: config.actions.issueType,
+      baseUrl: config.jira.baseUrl,
+    },
+    gate: config.actions.gate,
+    labels: config.actions.labels,
     redactor,
-  );
+  });
 }
 
 /** The backends' own deep links when they gave any, else the configured template, else none. */

@@ -31,13 +31,3 @@ export function fingerprintMarker(fingerprint: string): string {
 export function branchFor(fingerprint: string): string {
   return `triage/${fingerprint}`;
 }
-
-/** Why no PR is opened for this analysis, or null when a PR may be proposed. */
-export function pullRequestBlocker(analysis: Analysis): string | null {
-  if (!analysis.fix) {
-    return analysis.analyst === "offline"
-      ? "no patch: the offline analyst never proposes one"
-      : "no patch: the analysis did not judge a fix safe and local";
-  }
-  return null;
-}

@@ -43,6 +43,7 @@ export function renderIncidentBody({ group, analysis, evidence, traceLinks }: Ac
 export function renderPullRequestBody(
   { group, analysis, traceLinks }: ActionInput,
   fix: NonNullable<Analysis["fix"]>,
+  ticketUrl: string | null,
 ): string {
   return [
     `Draft fix proposed by tracefix for **${group.title}** (${group.count} occurrences in ${group.service}).`,
@@ -55,6 +56,8 @@ export function renderPullRequestBody(
     ...section("Evidence", analysis.evidence),
     ...section("Violated acceptance criteria", analysis.violatedCriteria),
     ...section("Sample traces", traceLinks),
+    "",
+    `Incident ticket: ${ticketUrl ?? "not created yet (the next run links it)"}${group.issueKey ? ` · work item ${group.issueKey}` : ""}`,
     "",
     "## Reviewer checklist",
     "- [ ] The root cause matches the sample traces",

@@ -2,22 +2,25 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { join, relative } from "node:path";
 import type { Redactor } from "../evidence/redact.ts";
 import type { ActionInput, ActionResult, ActionSink } from "./action.ts";
-import { pullRequestBlocker } from "./action.ts";
 import { renderIncidentBody, renderPullRequestBody } from "./bodies.ts";
+import { checkPatch, type GateSettings } from "./gate.ts";
 
 /**
  * Writes what would have been sent to GitHub and Jira under `<out>/actions/<fingerprint>/`.
- * Paths are keyed by fingerprint, so a rerun overwrites instead of piling up copies.
+ * Paths are keyed by fingerprint, so a rerun overwrites instead of piling up copies. The PR
+ * decision goes through the same gate as a live run (without the repository content check).
  */
 export class DryRunSink implements ActionSink {
   private readonly outDir: string;
   private readonly why: string;
   private readonly redactor: Redactor;
+  private readonly gate: GateSettings;
 
-  constructor(outDir: string, why: string, redactor: Redactor) {
+  constructor(outDir: string, why: string, redactor: Redactor, gate: GateSettings) {
     this.outDir = outDir;
     this.why = why;
     this.redactor = redactor;
+    this.gate = gate;
   }
 
   async act(input: ActionInput): Promise<ActionResult[]> {
@@ -29,16 +32,25 @@ export class DryRunSink implements ActionSink {
     const results: ActionResult[] = [
       { kind: "incident", status: "dry_run", path: this.shown(incidentPath), reason: this.why },
     ];
-    const blocker = pullRequestBlocker(input.analysis);
+    const gate = checkPatch(input.analysis, input.evidence, this.gate);
     const fix = input.analysis.fix;
-    if (blocker || !fix) {
-      results.push({ kind: "pull_request", status: "skipped", reason: blocker ?? "no patch" });
+    if (!gate.ok || !fix) {
+      results.push({
+        kind: "pull_request",
+        status: "skipped",
+        reason: gate.ok ? "no patch proposed" : gate.reason,
+      });
       return results;
     }
     const prPath = join(dir, "pull-request.md");
-    await writeFile(prPath, await this.redactor.redact(renderPullRequestBody(input, fix)));
-    await writeFile(join(dir, "fix.patch"), await this.redactor.redactPreservingLines(fix.patch));
-    results.push({ kind: "pull_request", status: "dry_run", path: this.shown(prPath), reason: this.why });
+    await writeFile(prPath, await this.redactor.redact(renderPullRequestBody(input, fix, null)));
+    await writeFile(join(dir, "fix.patch"), gate.files.map((f) => f.patch).join(""));
+    results.push({
+      kind: "pull_request",
+      status: "dry_run",
+      path: this.shown(prPath),
+      reason: `${this.why}; patch not yet applied to the repository`,
+    });
     return results;
   }
 

@@ -57,3 +57,17 @@ export async function readCommitFromCheckout(repoDir: string, sha: string): Prom
     diffText,
   };
 }
+
+/** A file's text at a commit in the local checkout, or null when it does not exist there. */
+export async function readFileAtCommit(repoDir: string, sha: string, path: string): Promise<string | null> {
+  if (!/^[0-9a-f]{7,64}$/i.test(sha) || path.startsWith("-")) return null;
+  try {
+    const { stdout } = await run("git", ["-C", repoDir, "show", `${sha}:${path}`], {
+      maxBuffer: MAX_DIFF_BYTES,
+      encoding: "utf8",
+    });
+    return stdout;
+  } catch {
+    return null;
+  }
+}

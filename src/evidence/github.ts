@@ -19,6 +19,8 @@ export interface GitHubClientOptions {
   retries: number;
   /** Base of the retry plugin's backoff and the throttling plugin's fallback wait; lower in tests. */
   retryAfterBaseMs?: number;
+  /** Octokit's write spacing; off only against a local fake. */
+  throttle?: boolean;
 }
 
 export interface PullRequestInfo {
@@ -42,6 +44,7 @@ export function createGitHubClient(options: GitHubClientOptions): GitHubClient {
     userAgent: "tracefix",
     retry: { retries: options.retries, retryAfterBaseValue: options.retryAfterBaseMs ?? 1000 },
     throttle: {
+      enabled: options.throttle ?? true,
       fallbackSecondaryRateRetryAfter: 60,
       retryAfterBaseValue: options.retryAfterBaseMs ?? 1000,
       onRateLimit: (_after: number, _request: unknown, _octokit: unknown, retryCount: number) =>

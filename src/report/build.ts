@@ -87,7 +87,7 @@ export function toReportGroup({
 }
 
 export function buildReport(
-  config: Pick<RunConfig, "window">,
+  config: Pick<RunConfig, "window" | "dryRunReason">,
   generatedAt: Date,
   sourceStats: SourceStats[],
   groupsFound: number,
@@ -101,8 +101,7 @@ export function buildReport(
     generatedAt: generatedAt.toISOString(),
     window: { since: iso(config.window.sinceMs), until: iso(config.window.untilMs) },
     sources: sourceStats.map((s) => s.source),
-    // Only the dry-run sink exists in this version, so every run is one whatever the flags say.
-    dryRun: true,
+    dryRun: config.dryRunReason !== null,
     fingerprintVersion: FINGERPRINT_VERSION,
     totals: {
       spansRead: sum((s) => s.spansRead),

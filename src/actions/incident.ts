@@ -1,0 +1,157 @@
+import type { JiraClient } from "../evidence/jira.ts";
+import type { ActionInput, ActionResult } from "./action.ts";
+import { bullets, code, document, heading, link, paragraph, strong, text } from "./adf-builder.ts";
+
+export interface IncidentSettings {
+  project: string;
+  issueType: string;
+  baseUrl: string;
+}
+
+export interface IncidentOutcome {
+  result: ActionResult;
+  key: string | null;
+}
+
+export function fingerprintLabel(fingerprint: string): string {
+  return `tracefix-${fingerprint}`;
+}
+
+/**
+ * One ticket per fingerprint, ever. It is found by its fingerprint label through /search/jql and
+ * confirmed by the exact label. A later night comments on it (a regression comment when it was
+ * resolved) instead of opening another.
+ */
+export async function upsertIncident(
+  jira: JiraClient,
+  settings: IncidentSettings,
+  input: ActionInput,
+  prNote: string,
+): Promise<IncidentOutcome> {
+  const { group } = input;
+  const label = fingerprintLabel(group.fingerprint);
+  const found = await jira.issueSearch.searchAndReconsileIssuesUsingJqlPost({
+    jql: `project = "${settings.project}" AND labels = "${label}" ORDER BY created ASC`,
+    fields: ["summary", "status", "labels"],
+    maxResults: 10,
+  });
+  const existing = (found.issues ?? []).find((issue) =>
+    ((issue.fields?.labels as string[] | undefined) ?? []).includes(label),
+  );
+  if (existing?.key) {
+    const status = existing.fields?.status as
+      | { name?: string; statusCategory?: { key?: string } }
+      | undefined;
+    const resolved = status?.statusCategory?.key === "done";
+    await jira.issueComments.addComment({
+      issueIdOrKey: existing.key,
+      body: recurrenceComment(input, resolved),
+    });
+    return {
+      key: existing.key,
+      result: {
+        kind: "incident",
+        status: "updated",
+        url: browseUrl(settings, existing.key),
+        reason: resolved
+          ? `recurrence: ${existing.key} was ${status?.name ?? "resolved"}; regression comment added`
+          : `comment added to ${existing.key}`,
+      },
+    };
+  }
+  const created = await jira.issues.createIssue({
+    fields: {
+      project: { key: settings.project },
+      issuetype: { name: settings.issueType },
+      summary: `[tracefix] ${group.service}: ${group.title}`.slice(0, 250),
+      description: incidentDocument(input, prNote),
+      labels: ["tracefix", label],
+    },
+  });
+  const key = created.key ?? null;
+  let linkNote = "";
+  if (key && group.issueKey) {
+    try {
+      await jira.issueLinks.linkIssues({
+        type: { name: "Relates" },
+        inwardIssue: { key },
+        outwardIssue: { key: group.issueKey },
+      });
+    } catch (error) {
+      linkNote = `; could not link ${group.issueKey} (${error instanceof Error ? error.message : String(error)})`;
+    }
+  }
+  return {
+    key,
+    result: {
+      kind: "incident",
+      status: "created",
+      ...(key ? { url: browseUrl(settings, key) } : {}),
+      reason: `${key ?? "ticket"} created${linkNote}`,
+    },
+  };
+}
+
+/** The ticket's remote link to the PR; keyed by a global id, so reruns update instead of adding. */
+export async function linkPullRequest(
+  jira: JiraClient,
+  key: string,
+  fingerprint: string,
+  url: string,
+  title: string,
+): Promise<void> {
+  await jira.issueRemoteLinks.createOrUpdateRemoteIssueLink({
+    issueIdOrKey: key,
+    globalId: `tracefix-pr-${fingerprint}`,
+    object: { url, title },
+  });
+}
+
+function incidentDocument({ group, analysis, evidence, traceLinks }: ActionInput, prNote: string) {
+  return document(
+    paragraph(strong("Summary: "), analysis.summary),
+    heading(2, "Root cause"),
+    paragraph(analysis.rootCause),
+    paragraph(
+      `Confidence ${analysis.confidence} · category ${analysis.category} · analyst ${analysis.analyst}`,
+    ),
+    heading(2, "Occurrences"),
+    bullets([
+      [strong("Count: "), code(String(group.count))],
+      [strong("First seen: "), code(new Date(group.firstSeenMs).toISOString())],
+      [strong("Last seen: "), code(new Date(group.lastSeenMs).toISOString())],
+      [strong("Service: "), code(group.service)],
+      [strong("Commit: "), code(group.commitSha ?? "unknown")],
+      ...(evidence.pullRequest
+        ? [
+            [
+              strong("Introduced by: "),
+              link(`#${evidence.pullRequest.number} ${evidence.pullRequest.title}`, evidence.pullRequest.url),
+            ],
+          ]
+        : []),
+      [strong("Fix PR: "), text(prNote)],
+    ]),
+    analysis.violatedCriteria.length > 0 ? heading(2, "Violated acceptance criteria") : null,
+    analysis.violatedCriteria.length > 0 ? bullets(analysis.violatedCriteria) : null,
+    traceLinks.length > 0 ? heading(2, "Sample traces") : null,
+    traceLinks.length > 0 ? bullets(traceLinks.map((url) => [link(url, url)])) : null,
+    paragraph(
+      `Fingerprint ${group.fingerprint} (grouping v${group.grouping.version}). Opened by tracefix; reruns comment here instead of opening another ticket.`,
+    ),
+  );
+}
+
+function recurrenceComment({ group }: ActionInput, resolved: boolean) {
+  return document(
+    paragraph(
+      strong(resolved ? "Regression: " : "Still happening: "),
+      `${group.count} more occurrence(s) between ${new Date(group.firstSeenMs).toISOString()} and ${new Date(group.lastSeenMs).toISOString()}`,
+      ` on commit ${group.commitSha?.slice(0, 12) ?? "unknown"} (tracefix nightly run).`,
+    ),
+  );
+}
+
+function browseUrl(settings: IncidentSettings, key: string): string {
+  return `${settings.baseUrl.replace(/\/+$/, "")}/browse/${encodeURIComponent(key)}`;
+}

@@ -1,0 +1,184 @@
+import type { GitHubClient } from "../evidence/github.ts";
+import type { RepoRef } from "../evidence/repository.ts";
+import { type ActionResult, branchFor } from "./action.ts";
+import { applyFilePatches, type FilePatch } from "./gate.ts";
+
+export interface DraftPullRequest {
+  repo: RepoRef;
+  fingerprint: string;
+  title: string;
+  body: string;
+  labels: string[];
+  files: FilePatch[];
+}
+
+const COMMIT_MARKER = "tracefix-fingerprint:";
+
+/**
+ * Opens the draft PR for a fingerprint through the git data API, no checkout needed: one tree
+ * (with the patched contents inline), one commit on the default branch head, the ref, the pull.
+ * At most one PR per fingerprint ever: an existing one (any state) is reported, not duplicated;
+ * a branch that holds someone else's commits is never overwritten.
+ */
+export async function openDraftPullRequest(
+  octokit: GitHubClient,
+  pr: DraftPullRequest,
+): Promise<ActionResult> {
+  const { owner, repo } = pr.repo;
+  const branch = branchFor(pr.fingerprint);
+  const existing = await findPullRequest(octokit, pr.repo, branch);
+  if (existing) return existing;
+
+  const { data: repository } = await octokit.rest.repos.get({ owner, repo });
+  const base = repository.default_branch;
+  const { data: baseRef } = await octokit.rest.git.getRef({ owner, repo, ref: `heads/${base}` });
+  const baseSha = baseRef.object.sha;
+
+  const contents = new Map<string, string | null>();
+  for (const file of pr.files) contents.set(file.path, await readFile(octokit, pr.repo, file.path, baseSha));
+  const patched = applyFilePatches(pr.files, contents);
+  if (typeof patched === "string") return skipped(`${patched} at the head of ${base}; the code has moved on`);
+
+  let headSha = await branchHead(octokit, pr.repo, branch, pr.fingerprint);
+  if (headSha === "foreign")
+    return skipped(`branch ${branch} exists with commits tracefix did not make; it is never force-pushed`);
+  if (headSha === null) {
+    const { data: baseCommit } = await octokit.rest.git.getCommit({ owner, repo, commit_sha: baseSha });
+    const { data: tree } = await octokit.rest.git.createTree({
+      owner,
+      repo,
+      base_tree: baseCommit.tree.sha,
+      tree: [...patched].map(([path, content]) => ({
+        path,
+        mode: "100644" as const,
+        type: "blob" as const,
+        content,
+      })),
+    });
+    const { data: commit } = await octokit.rest.git.createCommit({
+      owner,
+      repo,
+      message: `${pr.title}\n\n${COMMIT_MARKER} ${pr.fingerprint}`,
+      tree: tree.sha,
+      parents: [baseSha],
+    });
+    try {
+      await octokit.rest.git.createRef({ owner, repo, ref: `refs/heads/${branch}`, sha: commit.sha });
+      headSha = commit.sha;
+    } catch (error) {
+      if (status(error) !== 422) throw error;
+      // Another run made the branch between our check and now: use it if it is ours.
+      headSha = await branchHead(octokit, pr.repo, branch, pr.fingerprint);
+      if (headSha === null || headSha === "foreign")
+        return skipped(`branch ${branch} appeared while this run was creating it`);
+    }
+  }
+
+  let number: number;
+  let url: string;
+  try {
+    const { data: pull } = await octokit.rest.pulls.create({
+      owner,
+      repo,
+      title: pr.title,
+      head: branch,
+      base,
+      body: pr.body,
+      draft: true,
+    });
+    number = pull.number;
+    url = pull.html_url;
+  } catch (error) {
+    if (status(error) !== 422) throw error;
+    const raced = await findPullRequest(octokit, pr.repo, branch);
+    if (raced) return raced;
+    throw error;
+  }
+  try {
+    if (pr.labels.length > 0)
+      await octokit.rest.issues.addLabels({ owner, repo, issue_number: number, labels: pr.labels });
+  } catch (error) {
+    return {
+      kind: "pull_request",
+      status: "created",
+      url,
+      reason: `draft PR #${number} opened; labels not added (${message(error)})`,
+    };
+  }
+  return { kind: "pull_request", status: "created", url, reason: `draft PR #${number} on ${branch}` };
+}
+
+async function findPullRequest(
+  octokit: GitHubClient,
+  repo: RepoRef,
+  branch: string,
+): Promise<ActionResult | null> {
+  const { data } = await octokit.rest.pulls.list({
+    owner: repo.owner,
+    repo: repo.repo,
+    head: `${repo.owner}:${branch}`,
+    state: "all",
+    per_page: 5,
+  });
+  const pull = data[0];
+  if (!pull) return null;
+  return {
+    kind: "pull_request",
+    status: "skipped",
+    url: pull.html_url,
+    reason: `PR #${pull.number} (${pull.state}) already exists for this fingerprint; tracefix never opens a second one`,
+  };
+}
+
+/** The branch's head when tracefix made it, "foreign" when someone else did, null when absent. */
+async function branchHead(
+  octokit: GitHubClient,
+  repo: RepoRef,
+  branch: string,
+  fingerprint: string,
+): Promise<string | "foreign" | null> {
+  try {
+    const { data: ref } = await octokit.rest.git.getRef({
+      owner: repo.owner,
+      repo: repo.repo,
+      ref: `heads/${branch}`,
+    });
+    const { data: commit } = await octokit.rest.git.getCommit({
+      owner: repo.owner,
+      repo: repo.repo,
+      commit_sha: ref.object.sha,
+    });
+    return commit.message.includes(`${COMMIT_MARKER} ${fingerprint}`) ? ref.object.sha : "foreign";
+  } catch (error) {
+    if (status(error) === 404) return null;
+    throw error;
+  }
+}
+
+async function readFile(
+  octokit: GitHubClient,
+  repo: RepoRef,
+  path: string,
+  ref: string,
+): Promise<string | null> {
+  try {
+    const { data } = await octokit.rest.repos.getContent({ owner: repo.owner, repo: repo.repo, path, ref });
+    if (Array.isArray(data) || data.type !== "file" || !("content" in data)) return null;
+    return Buffer.from(data.content, "base64").toString("utf8");
+  } catch (error) {
+    if (status(error) === 404) return null;
+    throw error;
+  }
+}
+
+function skipped(reason: string): ActionResult {
+  return { kind: "pull_request", status: "skipped", reason };
+}
+
+function status(error: unknown): number | undefined {
+  return (error as { status?: number }).status;
+}
+
+function message(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

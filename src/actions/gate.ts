@@ -117,7 +117,7 @@ export function checkPatch(analysis: Analysis, evidence: Evidence, settings: Gat
       if (!settings.allowPathsOutsideDiff && !inDiff.has(p))
         return { ok: false, reason: `the patch touches ${p}, which the group's commit did not change` };
     }
-    if (path === "" || path === "/dev/null" || file.newFileName !== file.oldFileName) {
+    if (path === "" || path === "/dev/null" || path !== oldPath) {
       return {
         ok: false,
         reason: "the patch creates, deletes or renames files; tracefix only edits existing files",

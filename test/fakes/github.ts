@@ -1,6 +1,7 @@
 import { execFileSync } from "node:child_process";
 import type { RestEndpointMethodTypes } from "@octokit/rest";
-import { type FakeReply, type FakeServer, startFakeServer } from "./server.ts";
+import { commitHash, type GitStore, loadGitStore, treeHash } from "./github-git.ts";
+import { type FakeReply, type FakeServer, type RecordedRequest, startFakeServer } from "./server.ts";
 
 type CommitData = RestEndpointMethodTypes["repos"]["getCommit"]["response"]["data"];
 type CommitFile = NonNullable<CommitData["files"]>[number];
@@ -25,6 +26,22 @@ export interface FakeRepo {
   pullsByCommit: Map<string, FakePull[]>;
   /** SHAs whose diff media type answers 406 too_large, as GitHub does past ~300 files / 20k lines. */
   tooLarge: Set<string>;
+  /** Git objects and refs, for the git data API and the contents API. */
+  git?: GitStore;
+  /** Pull requests opened through the API, in order. */
+  pulls: OpenedPull[];
+}
+
+export interface OpenedPull {
+  number: number;
+  title: string;
+  body: string;
+  head: string;
+  base: string;
+  draft: boolean;
+  state: "open" | "closed";
+  labels: string[];
+  html_url: string;
 }
 
 export interface FakeGitHub extends FakeServer {
@@ -78,6 +95,8 @@ export async function startFakeGitHub(options: { token: string; prefix?: string 
     const [, owner, name, resource, ref, tail] = parts;
     const repo = repos.get(`${owner}/${name}`);
     if (!repo) return json(404, { message: "Not Found" });
+    const written = gitDataApi(repo, `${owner}/${name}`, request, parts.slice(3), url);
+    if (written) return written;
     if (request.method === "GET" && resource === "commits" && ref && tail === "pulls") {
       const commit = findCommit(repo, ref);
       if (!commit) return json(422, { message: `No commit found for SHA: ${ref}` });
@@ -111,6 +130,189 @@ export async function startFakeGitHub(options: { token: string; prefix?: string 
       rateLimited = times;
     },
   });
+}
+
+/**
+ * Repository, refs, git commits and trees, contents, pulls and labels: stateful, with GitHub's 422s
+ * for an existing ref or an existing PR for the same head.
+ */
+function gitDataApi(
+  repo: FakeRepo,
+  slug: string,
+  request: RecordedRequest,
+  rest: string[],
+  url: URL,
+): FakeReply | null {
+  const git = repo.git;
+  const body = request.body ? (JSON.parse(request.body) as Record<string, unknown>) : {};
+  const [resource, ...tail] = rest;
+  if (request.method === "GET" && resource === undefined) {
+    return json(200, {
+      name: slug.split("/")[1],
+      full_name: slug,
+      default_branch: git?.defaultBranch ?? "main",
+      private: true,
+    });
+  }
+  if (!git) return null;
+  if (resource === "git" && tail[0] === "ref" && request.method === "GET") {
+    const ref = tail.slice(1).join("/");
+    const sha = ref.startsWith("heads/") ? git.branches.get(ref.slice("heads/".length)) : undefined;
+    if (!sha) return json(404, { message: "Not Found" });
+    return json(200, { ref: `refs/${ref}`, node_id: "R", url: "", object: { sha, type: "commit", url: "" } });
+  }
+  if (resource === "git" && tail[0] === "commits" && request.method === "GET" && tail[1]) {
+    const commit = git.commits.get(tail[1]);
+    if (!commit) return json(404, { message: "Not Found" });
+    return json(200, {
+      sha: tail[1],
+      message: commit.message,
+      tree: { sha: commit.tree, url: "" },
+      parents: commit.parents.map((p) => ({ sha: p, url: "", html_url: "" })),
+    });
+  }
+  if (resource === "git" && tail[0] === "trees" && request.method === "POST") {
+    const base = git.trees.get(String(body.base_tree));
+    if (!base) return json(422, { message: "base_tree is not a valid tree" });
+    const files = new Map(base);
+    for (const entry of (body.tree as Array<{
+      path: string;
+      mode: string;
+      type: string;
+      content?: string;
+    }>) ?? []) {
+      if (entry.type !== "blob" || typeof entry.content !== "string" || !/^100(644|755)$/.test(entry.mode))
+        return json(422, { message: "Invalid tree entry" });
+      files.set(entry.path, entry.content);
+    }
+    const sha = treeHash(files);
+    git.trees.set(sha, files);
+    return json(201, { sha, url: "", truncated: false, tree: [] });
+  }
+  if (resource === "git" && tail[0] === "commits" && request.method === "POST") {
+    const tree = String(body.tree);
+    const parents = (body.parents as string[]) ?? [];
+    if (!git.trees.has(tree) || parents.some((p) => !git.commits.has(p)))
+      return json(422, { message: "Tree or parent SHA does not exist" });
+    const sha = commitHash(tree, String(body.message), parents);
+    git.commits.set(sha, { tree, message: String(body.message), parents });
+    return json(201, {
+      sha,
+      message: body.message,
+      tree: { sha: tree, url: "" },
+      parents: parents.map((p) => ({ sha: p, url: "", html_url: "" })),
+    });
+  }
+  if (resource === "git" && tail[0] === "refs" && request.method === "POST") {
+    const ref = String(body.ref);
+    if (!ref.startsWith("refs/heads/")) return json(422, { message: "Reference name is invalid" });
+    const branch = ref.slice("refs/heads/".length);
+    if (git.branches.has(branch)) return json(422, { message: "Reference already exists" });
+    if (!git.commits.has(String(body.sha))) return json(422, { message: "Object does not exist" });
+    git.branches.set(branch, String(body.sha));
+    return json(201, { ref, node_id: "R", url: "", object: { sha: body.sha, type: "commit", url: "" } });
+  }
+  if (resource === "contents" && request.method === "GET") {
+    const path = tail.join("/");
+    const ref = url.searchParams.get("ref") ?? git.defaultBranch;
+    const sha = git.branches.get(ref) ?? ref;
+    const content = git.trees.get(git.commits.get(sha)?.tree ?? "")?.get(path);
+    if (content === undefined) return json(404, { message: "Not Found" });
+    return json(200, {
+      type: "file",
+      encoding: "base64",
+      size: content.length,
+      name: path.split("/").pop(),
+      path,
+      sha: "0".repeat(40),
+      content: Buffer.from(content).toString("base64"),
+      url: "",
+      git_url: null,
+      html_url: null,
+      download_url: null,
+      _links: { self: "", git: null, html: null },
+    });
+  }
+  if (resource === "pulls" && request.method === "GET" && tail.length === 0) {
+    const head = url.searchParams.get("head");
+    const state = url.searchParams.get("state") ?? "open";
+    const found = repo.pulls.filter(
+      (p) => (!head || `${slug.split("/")[0]}:${p.head}` === head) && (state === "all" || p.state === state),
+    );
+    return json(200, found.map(pullJson));
+  }
+  if (resource === "pulls" && request.method === "POST" && tail.length === 0) {
+    const head = String(body.head);
+    if (!body.title || !body.base)
+      return json(422, {
+        message: "Validation Failed",
+        errors: [{ resource: "PullRequest", code: "missing_field" }],
+      });
+    if (!git.branches.has(head))
+      return json(422, {
+        message: "Validation Failed",
+        errors: [{ resource: "PullRequest", field: "head", code: "invalid" }],
+      });
+    if (repo.pulls.some((p) => p.head === head && p.state === "open")) {
+      return json(422, {
+        message: "Validation Failed",
+        errors: [
+          {
+            resource: "PullRequest",
+            code: "custom",
+            message: `A pull request already exists for ${slug.split("/")[0]}:${head}.`,
+          },
+        ],
+      });
+    }
+    const number = 100 + repo.pulls.length + 1;
+    const pull: OpenedPull = {
+      number,
+      title: String(body.title),
+      body: String(body.body ?? ""),
+      head,
+      base: String(body.base),
+      draft: body.draft === true,
+      state: "open",
+      labels: [],
+      html_url: `https://github.com/${slug}/pull/${number}`,
+    };
+    repo.pulls.push(pull);
+    return json(201, pullJson(pull));
+  }
+  if (resource === "issues" && tail[1] === "labels" && request.method === "POST") {
+    const pull = repo.pulls.find((p) => p.number === Number(tail[0]));
+    if (!pull) return json(404, { message: "Not Found" });
+    pull.labels.push(...((body.labels as string[]) ?? []));
+    return json(
+      200,
+      pull.labels.map((name, id) => ({
+        id,
+        name,
+        node_id: "L",
+        url: "",
+        color: "ededed",
+        default: false,
+        description: null,
+      })),
+    );
+  }
+  return null;
+}
+
+function pullJson(p: OpenedPull) {
+  return {
+    number: p.number,
+    title: p.title,
+    body: p.body,
+    state: p.state,
+    draft: p.draft,
+    html_url: p.html_url,
+    head: { ref: p.head, sha: "", label: p.head },
+    base: { ref: p.base },
+    merged_at: null,
+    user: { login: "tracefix[bot]", id: 1, type: "Bot" },
+  };
 }
 
 function json(status: number, body: unknown): FakeReply {
@@ -164,7 +366,7 @@ export function loadRepository(dir: string, owner: string, name: string): FakeRe
     };
     commits.set(sha, { data, diff });
   }
-  return { commits, pullsByCommit: new Map(), tooLarge: new Set() };
+  return { commits, pullsByCommit: new Map(), tooLarge: new Set(), git: loadGitStore(dir), pulls: [] };
 }
 
 /** GitHub's files[]: one entry per file, `patch` = the hunks without the file headers (absent for binaries). */

@@ -23,6 +23,12 @@ export interface FakeIssue {
   key: string;
   summary: string;
   status: string;
+  /** "done" for resolved/closed statuses, as Jira's status categories say. */
+  statusCategory?: "new" | "indeterminate" | "done";
+  labels?: string[];
+  issueType?: string;
+  links?: Array<{ type: string; key: string }>;
+  remoteLinks?: Map<string, { url: string; title: string }>;
   description?: unknown;
   customFields?: Record<string, unknown>;
   comments?: Array<{ author: string; body: unknown; created?: string }>;
@@ -32,7 +38,11 @@ export interface FakeIssue {
 
 export interface FakeJira extends FakeServer {
   issues: Map<string, FakeIssue>;
+  /** Comments added through the API (key → ADF bodies), in order. */
+  added: Map<string, unknown[]>;
 }
+
+const ISSUE_TYPES = ["Bug", "Task", "Incident"];
 
 const FIELDS = [
   {
@@ -89,8 +99,14 @@ const FIELDS = [
  * Jira Cloud REST v3 for the calls tracefix makes, with basic auth (email:API token), ADF bodies,
  * 404/403 per issue, and 410 Gone for the retired /search endpoints.
  */
-export async function startFakeJira(options: { email: string; token: string }): Promise<FakeJira> {
+export async function startFakeJira(options: {
+  email: string;
+  token: string;
+  projects?: string[];
+}): Promise<FakeJira> {
   const issues = new Map<string, FakeIssue>();
+  const added = new Map<string, unknown[]>();
+  const projects = options.projects ?? ["OPS", "BILL"];
   const expected = `Basic ${Buffer.from(`${options.email}:${options.token}`).toString("base64")}`;
   const server = await startFakeServer((request, url) => {
     if (request.headers.authorization !== expected) {
@@ -110,6 +126,57 @@ export async function startFakeJira(options: { email: string; token: string }): 
       });
     }
     if (request.method === "GET" && path === "/rest/api/3/field") return reply(200, FIELDS);
+    const body = request.body ? (JSON.parse(request.body) as Record<string, unknown>) : {};
+    if (request.method === "POST" && path === "/rest/api/3/search/jql")
+      return reply(200, search(base, issues, String(body.jql ?? "")));
+    if (request.method === "POST" && path === "/rest/api/3/issue")
+      return createIssue(base, issues, projects, body);
+    if (request.method === "POST" && path === "/rest/api/3/issueLink") {
+      const type = (body.type as { name?: string } | undefined)?.name;
+      const inward = issues.get(String((body.inwardIssue as { key?: string } | undefined)?.key));
+      const outward = issues.get(String((body.outwardIssue as { key?: string } | undefined)?.key));
+      if (!type || !inward || !outward)
+        return reply(404, {
+          errorMessages: ["Issue does not exist or you do not have permission to see it."],
+          errors: {},
+        });
+      inward.links = [...(inward.links ?? []), { type, key: outward.key }];
+      return { status: 201, body: null, text: "" };
+    }
+    const write = /^\/rest\/api\/3\/issue\/([^/]+)\/(comment|remotelink)$/.exec(path);
+    if (request.method === "POST" && write) {
+      const issue = issues.get(decodeURIComponent(write[1] ?? ""));
+      if (!issue)
+        return reply(404, {
+          errorMessages: ["Issue does not exist or you do not have permission to see it."],
+          errors: {},
+        });
+      if (write[2] === "comment") {
+        if (!isAdf(body.body))
+          return reply(400, { errorMessages: [], errors: { comment: "Comment body is not valid ADF." } });
+        added.set(issue.key, [...(added.get(issue.key) ?? []), body.body]);
+        issue.comments = [...(issue.comments ?? []), { author: "tracefix", body: body.body }];
+        const id = String(30_000 + (added.get(issue.key)?.length ?? 0));
+        return reply(201, {
+          id,
+          self: `${base}/rest/api/3/issue/${issue.key}/comment/${id}`,
+          body: body.body,
+          created: "2026-11-21T00:00:00.000+0000",
+          updated: "2026-11-21T00:00:00.000+0000",
+        });
+      }
+      const object = body.object as { url?: string; title?: string } | undefined;
+      if (!object?.url || !object.title)
+        return reply(400, { errorMessages: [], errors: { object: "url and title are required" } });
+      issue.remoteLinks ??= new Map();
+      const globalId = String(body.globalId ?? `${issue.remoteLinks.size}`);
+      const existed = issue.remoteLinks.has(globalId);
+      issue.remoteLinks.set(globalId, { url: object.url, title: object.title });
+      return reply(existed ? 200 : 201, {
+        id: 40_000 + issue.remoteLinks.size,
+        self: `${base}/rest/api/3/issue/${issue.key}/remotelink/${globalId}`,
+      });
+    }
     const issueMatch = /^\/rest\/api\/3\/issue\/([^/]+)(\/comment)?$/.exec(path);
     if (request.method === "GET" && issueMatch) {
       const key = decodeURIComponent(issueMatch[1] ?? "");
@@ -162,7 +229,90 @@ export async function startFakeJira(options: { email: string; token: string }): 
     }
     return reply(404, { errorMessages: [`no route for ${request.method} ${path}`], errors: {} });
   });
-  return Object.assign(server, { issues });
+  return Object.assign(server, { issues, added });
+}
+
+/** The JQL tracefix sends: project = "X" AND labels = "L" (ORDER BY ignored). */
+function search(base: string, issues: Map<string, FakeIssue>, jql: string) {
+  const project = /project\s*=\s*"?([A-Z][A-Z0-9_]+)"?/.exec(jql)?.[1];
+  const label = /labels\s*=\s*"([^"]+)"/.exec(jql)?.[1];
+  const found = [...issues.values()].filter(
+    (i) => (!project || i.key.startsWith(`${project}-`)) && (!label || (i.labels ?? []).includes(label)),
+  );
+  return {
+    issues: found.map((i) => ({
+      id: String(10_000 + [...issues.keys()].indexOf(i.key)),
+      key: i.key,
+      self: `${base}/rest/api/3/issue/${i.key}`,
+      fields: { summary: i.summary, labels: i.labels ?? [], status: statusOf(base, i) },
+    })),
+    isLast: true,
+  };
+}
+
+function createIssue(
+  base: string,
+  issues: Map<string, FakeIssue>,
+  projects: string[],
+  body: Record<string, unknown>,
+): FakeReply {
+  const fields = (body.fields ?? {}) as Record<string, unknown>;
+  const project = (fields.project as { key?: string } | undefined)?.key ?? "";
+  const errors: Record<string, string> = {};
+  if (!projects.includes(project)) errors.project = "valid project is required";
+  if (!ISSUE_TYPES.includes(String((fields.issuetype as { name?: string } | undefined)?.name)))
+    errors.issuetype = "valid issue type is required";
+  if (typeof fields.summary !== "string" || fields.summary.trim() === "" || fields.summary.length > 255)
+    errors.summary = "You must specify a summary of the issue.";
+  if (fields.description !== undefined && !isAdf(fields.description))
+    errors.description = "Operation value must be an Atlassian Document.";
+  const labels = (fields.labels as unknown[] | undefined) ?? [];
+  if (labels.some((l) => typeof l !== "string" || /\s/.test(l)))
+    errors.labels = "Labels cannot contain spaces.";
+  if (Object.keys(errors).length > 0) return reply(400, { errorMessages: [], errors });
+  const number = [...issues.keys()].filter((k) => k.startsWith(`${project}-`)).length + 1;
+  const key = `${project}-${number}`;
+  issues.set(key, {
+    key,
+    summary: String(fields.summary),
+    status: "To Do",
+    statusCategory: "new",
+    labels: labels as string[],
+    description: fields.description,
+    issueType: String((fields.issuetype as { name?: string }).name),
+  });
+  const id = String(10_000 + issues.size - 1);
+  return reply(201, { id, key, self: `${base}/rest/api/3/issue/${id}` });
+}
+
+function statusOf(base: string, issue: FakeIssue) {
+  const category = issue.statusCategory ?? "indeterminate";
+  const names = { new: "To Do", indeterminate: "In Progress", done: "Done" } as const;
+  const ids = { new: 2, indeterminate: 4, done: 3 } as const;
+  return {
+    self: `${base}/rest/api/3/status/1`,
+    id: "1",
+    name: issue.status,
+    statusCategory: {
+      id: ids[category],
+      key: category,
+      name: names[category],
+      colorName: "green",
+      self: `${base}/rest/api/3/statuscategory/${ids[category]}`,
+    },
+  };
+}
+
+function isAdf(value: unknown): boolean {
+  const doc = value as { type?: unknown; version?: unknown; content?: unknown } | undefined;
+  if (doc?.type !== "doc" || doc.version !== 1 || !Array.isArray(doc.content)) return false;
+  const check = (node: unknown): boolean => {
+    const n = node as { type?: unknown; content?: unknown; text?: unknown };
+    if (!n || typeof n.type !== "string") return false;
+    if (n.type === "text" && (typeof n.text !== "string" || n.text === "")) return false;
+    return n.content === undefined || (Array.isArray(n.content) && n.content.every(check));
+  };
+  return doc.content.every(check);
 }
 
 function reply(status: number, body: unknown): FakeReply {

@@ -1,0 +1,251 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { buildDemoRepo, DEMO_DIR, readDemoManifest } from "../../scripts/demo-repo.ts";
+import { fingerprintLabel } from "../../src/actions/incident.ts";
+import { type Report, ReportSchema } from "../../src/report/schema.ts";
+import {
+  type FakeAnthropic,
+  type MessagesRequest,
+  startFakeAnthropic,
+  userText,
+} from "../fakes/anthropic.ts";
+import { type FakeGitHub, loadRepository, startFakeGitHub } from "../fakes/github.ts";
+import { adf, type FakeJira, startFakeJira } from "../fakes/jira.ts";
+import { runCli } from "../helpers/cli.ts";
+
+const manifest = readDemoManifest();
+const REGRESSION = manifest.commits.at(-1)?.sha ?? "";
+const FIX = [
+  "--- a/src/pricing.js",
+  "+++ b/src/pricing.js",
+  "@@ -5,4 +5,4 @@",
+  " // BILL-142: a customer may carry a discount code that selects one of their negotiated discounts.",
+  " export function applyDiscount(subtotalCents, customer) {",
+  "-  const discount = customer.discountCode ? customer.discounts[customer.discountCode] : customer.discount;",
+  "+  const discount = customer.discountCode ? customer.discounts?.[customer.discountCode] : customer.discount;",
+  "   if (!discount) return subtotalCents;",
+  "",
+].join("\n");
+
+function modelAnswer(patch: string | null, confidence = 0.9) {
+  return (request: MessagesRequest) => {
+    const regression = userText(request).includes("Title: TypeError: Cannot read properties");
+    return {
+      answer: {
+        summary: regression ? "Legacy customers have no discounts map." : "Not caused by this commit.",
+        rootCause: regression
+          ? "applyDiscount dereferences customer.discounts without a guard."
+          : "No code cause in this change.",
+        category: regression ? "code_regression" : "unknown",
+        confidence: regression ? confidence : 0.3,
+        suspect: regression
+          ? { commitSha: REGRESSION, path: "src/pricing.js", line: 7, why: "changed line" }
+          : null,
+        violatedCriteria: [],
+        evidence: ["span 1"],
+        investigationSteps: [],
+        fix:
+          regression && patch
+            ? { rationale: "optional chaining keeps legacy customers at full price", patch }
+            : null,
+      },
+    };
+  };
+}
+
+describe("live actions: draft PRs and Jira incidents", () => {
+  let dir = "";
+  let github: FakeGitHub;
+  let jira: FakeJira;
+  let claude: FakeAnthropic;
+  let patch: string | null = FIX;
+  let confidence = 0.9;
+
+  beforeEach(async () => {
+    dir = mkdtempSync(join(tmpdir(), "tracefix-live-"));
+    buildDemoRepo(join(dir, "repo"));
+    writeFileSync(
+      join(dir, "triage.config.json"),
+      JSON.stringify({ github: { throttle: false }, telemetry: { retries: 1, maxRetryDelayMs: 20 } }),
+    );
+    github = await startFakeGitHub({ token: "gh" });
+    github.repos.set("acme/billing-service", loadRepository(join(dir, "repo"), "acme", "billing-service"));
+    jira = await startFakeJira({ email: "triage@acme.example", token: "jt" });
+    jira.issues.set("BILL-142", {
+      key: "BILL-142",
+      summary: "Discount codes",
+      status: "Done",
+      description: adf("Codes apply discounts"),
+    });
+    patch = FIX;
+    confidence = 0.9;
+    claude = await startFakeAnthropic({ apiKey: "sk", respond: (r) => modelAnswer(patch, confidence)(r) });
+  });
+  afterEach(async () => {
+    await Promise.all([github.close(), jira.close(), claude.close()]);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const night = async (out: string): Promise<{ code: number | null; report: Report }> => {
+    const result = await runCli(
+      [
+        "--input",
+        join(DEMO_DIR, "telemetry.jsonl"),
+        "--since",
+        manifest.window.since,
+        "--until",
+        manifest.window.until,
+        "--json",
+        "--out",
+        out,
+      ],
+      {
+        cwd: dir,
+        env: {
+          GITHUB_TOKEN: "gh",
+          GITHUB_API_URL: github.url,
+          GITHUB_REPOSITORY: "acme/billing-service",
+          JIRA_BASE_URL: jira.url,
+          JIRA_USER: "triage@acme.example",
+          JIRA_API_TOKEN: "jt",
+          JIRA_PROJECT: "OPS",
+          JIRA_SCHEMA_MISMATCH: "throw",
+          ANTHROPIC_API_KEY: "sk",
+          ANTHROPIC_BASE_URL: claude.url,
+        },
+      },
+    );
+    if (!result.stdout) throw new Error(result.stderr);
+    return { code: result.code, report: ReportSchema.parse(JSON.parse(result.stdout)) };
+  };
+  const repo = () => github.repos.get("acme/billing-service");
+  const tickets = () => [...jira.issues.values()].filter((i) => i.key.startsWith("OPS-"));
+
+  it("creates once, then comments once per night and never opens a second PR", async () => {
+    const first = await night("n1");
+    expect(first.code).toBe(0);
+    expect(first.report.dryRun).toBe(false);
+    const regression = first.report.groups.find((g) => g.grouping.exceptionType === "TypeError");
+    expect(regression?.actions).toEqual([
+      expect.objectContaining({
+        kind: "incident",
+        status: "created",
+        url: expect.stringContaining("/browse/OPS-"),
+      }),
+      expect.objectContaining({
+        kind: "pull_request",
+        status: "created",
+        url: "https://github.com/acme/billing-service/pull/101",
+      }),
+    ]);
+    const pulls = repo()?.pulls ?? [];
+    expect(pulls).toHaveLength(1);
+    expect(pulls[0]).toMatchObject({
+      draft: true,
+      head: `triage/${regression?.fingerprint}`,
+      base: "main",
+      labels: ["tracefix"],
+    });
+    expect(pulls[0]?.title).toMatch(/^fix\(billing-service\): /);
+    const ticketKey = regression?.actions[0]?.url?.split("/browse/")[1] ?? "";
+    expect(pulls[0]?.body).toContain(`/browse/${ticketKey}`);
+    expect(pulls[0]?.body).toContain(`<!-- tracefix:fingerprint=${regression?.fingerprint} -->`);
+    // The branch holds one commit on main with the patched file.
+    const git = repo()?.git;
+    const head = git?.branches.get(`triage/${regression?.fingerprint}`) ?? "";
+    const commit = git?.commits.get(head);
+    expect(commit?.parents).toEqual([REGRESSION]);
+    expect(git?.trees.get(commit?.tree ?? "")?.get("src/pricing.js")).toContain(
+      "customer.discounts?.[customer.discountCode]",
+    );
+    // The ticket carries the fingerprint label, links the work item and the PR.
+    const ticket = jira.issues.get(ticketKey);
+    expect(ticket?.labels).toEqual(["tracefix", fingerprintLabel(regression?.fingerprint ?? "")]);
+    expect(ticket?.links).toEqual([{ type: "Relates", key: "BILL-142" }]);
+    expect([...(ticket?.remoteLinks?.values() ?? [])]).toEqual([
+      { url: pulls[0]?.html_url, title: expect.stringContaining("Draft fix") },
+    ]);
+    const created = tickets().length;
+    expect(created).toBe(first.report.groups.length);
+    for (const group of first.report.groups) {
+      for (const action of group.actions)
+        expect(action.url ?? action.reason, `${group.slug} ${action.kind}`).toBeTruthy();
+    }
+
+    for (const [i, out] of ["n2", "n3"].entries()) {
+      const again = await night(out);
+      expect(again.code).toBe(0);
+      expect(repo()?.pulls).toHaveLength(1);
+      expect(tickets()).toHaveLength(created);
+      for (const t of tickets()) expect(jira.added.get(t.key) ?? [], t.key).toHaveLength(i + 1);
+      const pr = again.report.groups.find((g) => g.fingerprint === regression?.fingerprint)?.actions[1];
+      expect(pr).toMatchObject({
+        status: "skipped",
+        url: pulls[0]?.html_url,
+        reason: expect.stringMatching(/already exists/),
+      });
+      expect(again.report.groups.every((g) => g.actions[0]?.status === "updated")).toBe(true);
+    }
+  });
+
+  it("heals a run that died between the ticket and the PR", async () => {
+    github.inject(
+      { kind: "status", status: 500, body: { message: "Server Error" } },
+      { times: 2, match: (r) => r.method === "POST" && r.path.endsWith("/pulls") },
+    );
+    const broken = await night("n1");
+    expect(broken.code).toBe(1);
+    const regression = broken.report.groups.find((g) => g.grouping.exceptionType === "TypeError");
+    expect(regression?.actions.map((a) => a.status)).toEqual(["created", "failed"]);
+    expect(repo()?.pulls).toHaveLength(0);
+
+    github.requests.length = 0;
+    const healed = await night("n2");
+    expect(healed.code).toBe(0);
+    const pr = healed.report.groups.find((g) => g.fingerprint === regression?.fingerprint)?.actions[1];
+    expect(pr).toMatchObject({ status: "created" });
+    expect(repo()?.pulls).toHaveLength(1);
+    // The branch from the first night was reused, not recreated.
+    expect(github.requests.some((r) => r.method === "POST" && r.path.endsWith("/git/refs"))).toBe(false);
+    const ticketKey = regression?.actions[0]?.url?.split("/browse/")[1] ?? "";
+    expect([...(jira.issues.get(ticketKey)?.remoteLinks?.values() ?? [])]).toHaveLength(1);
+  });
+
+  it("comments a regression on a resolved ticket and reports it as a recurrence", async () => {
+    await night("n1");
+    for (const t of tickets()) {
+      t.status = "Done";
+      t.statusCategory = "done";
+    }
+    const again = await night("n2");
+    const incident = again.report.groups[0]?.actions[0];
+    expect(incident).toMatchObject({
+      status: "updated",
+      reason: expect.stringMatching(/^recurrence: OPS-\d+ was Done; regression comment added/),
+    });
+  });
+
+  it("opens no PR for a patch that does not apply, a denied path or low confidence, and says why", async () => {
+    patch = FIX.replace(
+      "customer.discounts[customer.discountCode]",
+      "customer.discountMap[customer.discountCode]",
+    );
+    const noApply = await night("n1");
+    const reason = (r: Report) => r.groups.find((g) => g.grouping.exceptionType === "TypeError")?.actions[1];
+    expect(reason(noApply.report)).toMatchObject({
+      status: "skipped",
+      reason: expect.stringMatching(/does not apply cleanly to src\/pricing\.js at the head of main/),
+    });
+    patch = FIX.replaceAll("src/pricing.js", ".github/workflows/ci.yml");
+    expect(reason((await night("n2")).report)?.reason).toMatch(/deny-listed path/);
+    patch = FIX;
+    confidence = 0.6;
+    expect(reason((await night("n3")).report)?.reason).toMatch(
+      /confidence 0.6 is below the 0.75 needed for a PR/,
+    );
+    expect(repo()?.pulls).toHaveLength(0);
+    expect(repo()?.git?.branches.size).toBe(1);
+  });
+});

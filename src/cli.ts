@@ -25,7 +25,8 @@ Options:
                             --input is given, else all configured backends)
   --input <path>            OTLP/JSON lines file from the Collector's file exporter (.gz ok)
   --limit <n>               analyse the top n groups (default ${DEFAULT_LIMIT}; 1–1000)
-  --dry-run                 send nothing; write would-be tickets and PRs under --out
+  --dry-run                 send nothing; write would-be tickets and PRs under --out (also the
+                            default while GITHUB_TOKEN or JIRA_BASE_URL is unset)
   --out <dir>               where report.json, report.md and dry-run bodies go (default ${DEFAULT_OUT_DIR})
   --json                    print report.json on stdout (progress stays on stderr)
   --config <path>           triage.config.json (default ./triage.config.json if present)

@@ -69,6 +69,29 @@ export async function upsertIncident(
     },
   });
   const key = created.key ?? null;
+  const duplicateOf = key ? await olderTicket(jira, settings, label, key) : null;
+  if (key && duplicateOf) {
+    // An overlapping run won the race. Jira has no uniqueness check, so say so on ours and point
+    // at the older ticket; later nights only ever find and update the oldest one.
+    await jira.issueComments.addComment({
+      issueIdOrKey: key,
+      body: document(
+        paragraph(
+          strong("Duplicate: "),
+          `an overlapping tracefix run opened ${duplicateOf} for the same fingerprint first; follow that ticket.`,
+        ),
+      ),
+    });
+    return {
+      key: duplicateOf,
+      result: {
+        kind: "incident",
+        status: "updated",
+        url: browseUrl(settings, duplicateOf),
+        reason: `overlapping run: ${key} duplicates ${duplicateOf} and says so`,
+      },
+    };
+  }
   let linkNote = "";
   if (key && group.issueKey) {
     try {
@@ -90,6 +113,23 @@ export async function upsertIncident(
       reason: `${key ?? "ticket"} created${linkNote}`,
     },
   };
+}
+
+async function olderTicket(
+  jira: JiraClient,
+  settings: IncidentSettings,
+  label: string,
+  key: string,
+): Promise<string | null> {
+  const found = await jira.issueSearch.searchAndReconsileIssuesUsingJqlPost({
+    jql: `project = "${settings.project}" AND labels = "${label}" ORDER BY created ASC`,
+    fields: ["labels"],
+    maxResults: 10,
+  });
+  const first = (found.issues ?? []).find((issue) =>
+    ((issue.fields?.labels as string[] | undefined) ?? []).includes(label),
+  );
+  return first?.key && first.key !== key ? first.key : null;
 }
 
 /** The ticket's remote link to the PR; keyed by a global id, so reruns update instead of adding. */

@@ -227,6 +227,26 @@ describe("live actions: draft PRs and Jira incidents", () => {
     });
   });
 
+  it("keeps one PR per fingerprint when two runs overlap, and later nights update one ticket", async () => {
+    const [a, b] = await Promise.all([night("a"), night("b")]);
+    expect([a.code, b.code]).toEqual([0, 0]);
+    expect(repo()?.pulls).toHaveLength(1);
+    const groups = a.report.groups.length;
+    const perFingerprint = new Map<string, string[]>();
+    for (const t of tickets()) {
+      const label = (t.labels ?? []).find((l) => l.startsWith("tracefix-")) ?? "";
+      perFingerprint.set(label, [...(perFingerprint.get(label) ?? []), t.key]);
+    }
+    expect(perFingerprint.size).toBe(groups);
+    const before = new Map(tickets().map((t) => [t.key, (jira.added.get(t.key) ?? []).length]));
+    await night("c");
+    for (const keys of perFingerprint.values()) {
+      const commented = keys.filter((k) => (jira.added.get(k) ?? []).length > (before.get(k) ?? 0));
+      expect(commented, keys.join(",")).toHaveLength(1);
+      expect(commented[0]).toBe(keys[0]);
+    }
+  });
+
   it("opens no PR for a patch that does not apply, a denied path or low confidence, and says why", async () => {
     patch = FIX.replace(
       "customer.discounts[customer.discountCode]",

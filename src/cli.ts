@@ -118,7 +118,11 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
       return 0;
     }
     const config = loadConfig(args, env, process.cwd(), new Date());
-    const progress = createProgress({ quiet: config.json, verbose: config.verbose });
+    const progress = createProgress({
+      quiet: config.json,
+      verbose: config.verbose,
+      tty: process.stderr.isTTY === true,
+    });
     const { report, exitCode } = await runTriage(config, progress);
     const written = await writeReport(report, config.outDir, config.stepSummaryPath);
     progress.info(`wrote ${written.jsonPath} and ${written.markdownPath}`);

@@ -53,7 +53,7 @@ export async function runTriage(
     0,
     config.limit,
   );
-  progress.info(`${all.length} group(s) found; analysing the top ${ranked.length}`);
+  progress.info(`${all.length} group(s) found; gathering evidence and analysing the top ${ranked.length}`);
 
   // One redactor for the run: telemetry is redacted before evidence or analysis sees it.
   const redactor = new Redactor();
@@ -73,8 +73,10 @@ export async function runTriage(
           config,
         });
         done += 1;
-        progress.info(
-          `[${done}/${ranked.length}] #${group.rank} ${group.service} ${group.slug}: ${outcomeOf(result)}`,
+        progress.group(
+          done,
+          ranked.length,
+          `#${group.rank} ${group.service} ${group.slug}: ${outcomeOf(result)}`,
         );
         return result;
       }),

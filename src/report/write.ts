@@ -2,6 +2,7 @@ import { appendFile, mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { renderReportMarkdown } from "./markdown.ts";
 import { type Report, ReportSchema } from "./schema.ts";
+import { fitStepSummary } from "./step-summary.ts";
 
 export interface WrittenReport {
   jsonPath: string;
@@ -22,6 +23,6 @@ export async function writeReport(
   const markdown = renderReportMarkdown(report);
   await writeFile(jsonPath, `${JSON.stringify(report, null, 2)}\n`);
   await writeFile(markdownPath, markdown);
-  if (stepSummaryPath) await appendFile(stepSummaryPath, `${markdown}\n`);
+  if (stepSummaryPath) await appendFile(stepSummaryPath, `${fitStepSummary(markdown)}\n`);
   return { jsonPath, markdownPath, markdown };
 }

@@ -1,3 +1,4 @@
+import { withRetry } from "jira.js/core";
 import type { JiraClient } from "../evidence/jira.ts";
 import type { ActionInput, ActionResult } from "./action.ts";
 import { bullets, code, document, heading, link, paragraph, strong, text } from "./adf-builder.ts";
@@ -11,6 +12,11 @@ export interface IncidentSettings {
 export interface IncidentOutcome {
   result: ActionResult;
   key: string | null;
+}
+
+/** jira.js retries 502/503/504 and, with retryRateLimit, 429 honouring Retry-After. */
+function call<T>(operation: () => Promise<T>): Promise<T> {
+  return withRetry(operation, { retryRateLimit: true, maxAttempts: 3, initialDelayMs: 200 });
 }
 
 export function fingerprintLabel(fingerprint: string): string {
@@ -30,58 +36,67 @@ export async function upsertIncident(
 ): Promise<IncidentOutcome> {
   const { group } = input;
   const label = fingerprintLabel(group.fingerprint);
-  const found = await jira.issueSearch.searchAndReconsileIssuesUsingJqlPost({
-    jql: `project = "${settings.project}" AND labels = "${label}" ORDER BY created ASC`,
-    fields: ["summary", "status", "labels"],
-    maxResults: 10,
-  });
+  const found = await call(() =>
+    jira.issueSearch.searchAndReconsileIssuesUsingJqlPost({
+      jql: `project = "${settings.project}" AND labels = "${label}" ORDER BY created ASC`,
+      fields: ["summary", "status", "labels"],
+      maxResults: 10,
+    }),
+  );
   const existing = (found.issues ?? []).find((issue) =>
     ((issue.fields?.labels as string[] | undefined) ?? []).includes(label),
   );
-  if (existing?.key) {
+  const existingKey = existing?.key;
+  if (existingKey) {
     const status = existing.fields?.status as
       | { name?: string; statusCategory?: { key?: string } }
       | undefined;
     const resolved = status?.statusCategory?.key === "done";
-    await jira.issueComments.addComment({
-      issueIdOrKey: existing.key,
-      body: recurrenceComment(input, resolved),
-    });
+    await call(() =>
+      jira.issueComments.addComment({
+        issueIdOrKey: existingKey,
+        body: recurrenceComment(input, resolved),
+      }),
+    );
     return {
-      key: existing.key,
+      key: existingKey,
       result: {
         kind: "incident",
         status: "updated",
-        url: browseUrl(settings, existing.key),
+        url: browseUrl(settings, existingKey),
         reason: resolved
-          ? `recurrence: ${existing.key} was ${status?.name ?? "resolved"}; regression comment added`
-          : `comment added to ${existing.key}`,
+          ? `recurrence: ${existingKey} was ${status?.name ?? "resolved"}; regression comment added`
+          : `comment added to ${existingKey}`,
       },
     };
   }
-  const created = await jira.issues.createIssue({
-    fields: {
-      project: { key: settings.project },
-      issuetype: { name: settings.issueType },
-      summary: `[tracefix] ${group.service}: ${group.title}`.slice(0, 250),
-      description: incidentDocument(input, prNote),
-      labels: ["tracefix", label],
-    },
-  });
+  const created = await call(() =>
+    jira.issues.createIssue({
+      fields: {
+        project: { key: settings.project },
+        issuetype: { name: settings.issueType },
+        summary: `[tracefix] ${group.service}: ${group.title}`.slice(0, 250),
+        description: incidentDocument(input, prNote),
+        labels: ["tracefix", label],
+      },
+    }),
+  );
   const key = created.key ?? null;
   const duplicateOf = key ? await olderTicket(jira, settings, label, key) : null;
   if (key && duplicateOf) {
     // An overlapping run won the race. Jira has no uniqueness check, so say so on ours and point
     // at the older ticket; later nights only ever find and update the oldest one.
-    await jira.issueComments.addComment({
-      issueIdOrKey: key,
-      body: document(
-        paragraph(
-          strong("Duplicate: "),
-          `an overlapping tracefix run opened ${duplicateOf} for the same fingerprint first; follow that ticket.`,
+    await call(() =>
+      jira.issueComments.addComment({
+        issueIdOrKey: key,
+        body: document(
+          paragraph(
+            strong("Duplicate: "),
+            `an overlapping tracefix run opened ${duplicateOf} for the same fingerprint first; follow that ticket.`,
+          ),
         ),
-      ),
-    });
+      }),
+    );
     return {
       key: duplicateOf,
       result: {
@@ -93,15 +108,19 @@ export async function upsertIncident(
     };
   }
   let linkNote = "";
-  if (key && group.issueKey) {
+  const origin = group.issueKey;
+  if (key && origin) {
+    const ticket = key;
     try {
-      await jira.issueLinks.linkIssues({
-        type: { name: "Relates" },
-        inwardIssue: { key },
-        outwardIssue: { key: group.issueKey },
-      });
+      await call(() =>
+        jira.issueLinks.linkIssues({
+          type: { name: "Relates" },
+          inwardIssue: { key: ticket },
+          outwardIssue: { key: origin },
+        }),
+      );
     } catch (error) {
-      linkNote = `; could not link ${group.issueKey} (${error instanceof Error ? error.message : String(error)})`;
+      linkNote = `; could not link ${origin} (${error instanceof Error ? error.message : String(error)})`;
     }
   }
   return {
@@ -121,11 +140,13 @@ async function olderTicket(
   label: string,
   key: string,
 ): Promise<string | null> {
-  const found = await jira.issueSearch.searchAndReconsileIssuesUsingJqlPost({
-    jql: `project = "${settings.project}" AND labels = "${label}" ORDER BY created ASC`,
-    fields: ["labels"],
-    maxResults: 10,
-  });
+  const found = await call(() =>
+    jira.issueSearch.searchAndReconsileIssuesUsingJqlPost({
+      jql: `project = "${settings.project}" AND labels = "${label}" ORDER BY created ASC`,
+      fields: ["labels"],
+      maxResults: 10,
+    }),
+  );
   const first = (found.issues ?? []).find((issue) =>
     ((issue.fields?.labels as string[] | undefined) ?? []).includes(label),
   );
@@ -140,11 +161,13 @@ export async function linkPullRequest(
   url: string,
   title: string,
 ): Promise<void> {
-  await jira.issueRemoteLinks.createOrUpdateRemoteIssueLink({
-    issueIdOrKey: key,
-    globalId: `tracefix-pr-${fingerprint}`,
-    object: { url, title },
-  });
+  await call(() =>
+    jira.issueRemoteLinks.createOrUpdateRemoteIssueLink({
+      issueIdOrKey: key,
+      globalId: `tracefix-pr-${fingerprint}`,
+      object: { url, title },
+    }),
+  );
 }
 
 function incidentDocument({ group, analysis, evidence, traceLinks }: ActionInput, prNote: string) {

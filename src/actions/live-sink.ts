@@ -72,6 +72,7 @@ export class LiveSink implements ActionSink {
     } catch (error) {
       return [ticket.result, { kind: "pull_request", status: "failed", reason: describe("GitHub", error) }];
     }
+    // Every run, not only the one that opened the PR: a link that failed once is mended next night.
     if (pr.url && ticket.key) {
       try {
         await linkPullRequest(

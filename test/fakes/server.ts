@@ -25,9 +25,20 @@ export interface FakeReply {
 
 export type FakeHandler = (request: RecordedRequest, url: URL) => FakeReply | Promise<FakeReply>;
 
+export interface ChaosSettings {
+  /** Share of requests that get a fault, 0..1. */
+  rate: number;
+  seed: number;
+  /** How long a "slow" reply waits: set it past the client's timeout. */
+  slowMs: number;
+}
+
 export interface FakeServer {
   url: string;
   requests: RecordedRequest[];
+  /** Seeded random faults on a share of all requests, from now on; counts by kind. */
+  chaos(settings: ChaosSettings | null): void;
+  readonly faultsInjected: Record<string, number>;
   /** Queue faults for the next matching requests (all requests when no filter is given). */
   inject(
     fault: Fault,
@@ -36,9 +47,22 @@ export interface FakeServer {
   close(): Promise<void>;
 }
 
+/** mulberry32: reproducible fault sequences from a seed. */
+export function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
 /** A loopback HTTP server (127.0.0.1, random port) shared by every fake; faults run before the handler. */
 export async function startFakeServer(handler: FakeHandler): Promise<FakeServer> {
   const requests: RecordedRequest[] = [];
+  const faultsInjected: Record<string, number> = {};
+  let chaos: (ChaosSettings & { random: () => number }) | null = null;
   const faults: Array<{
     fault: Fault;
     pathPrefix: string;
@@ -60,9 +84,11 @@ export async function startFakeServer(handler: FakeHandler): Promise<FakeServer>
     const queued = faults.find(
       (f) => f.times > 0 && url.pathname.startsWith(f.pathPrefix) && f.match(recorded),
     );
-    if (queued) {
-      queued.times -= 1;
-      const { fault } = queued;
+    if (queued) queued.times -= 1;
+    const fault = queued?.fault ?? chaosFault();
+    if (fault) {
+      const kind = fault.kind === "status" ? String(fault.status) : fault.kind;
+      faultsInjected[kind] = (faultsInjected[kind] ?? 0) + 1;
       if (fault.kind === "reset") {
         req.socket.destroy();
         return;
@@ -99,11 +125,25 @@ export async function startFakeServer(handler: FakeHandler): Promise<FakeServer>
       res.end(JSON.stringify({ error: error instanceof Error ? error.message : String(error) }));
     }
   });
+  function chaosFault(): Fault | null {
+    if (!chaos || chaos.random() >= chaos.rate) return null;
+    const pick = chaos.random();
+    if (pick < 0.25) return { kind: "status", status: 429, retryAfterSeconds: 0, body: { error: "rate limited (chaos)" } };
+    if (pick < 0.55) return { kind: "status", status: [500, 502, 503][Math.floor(chaos.random() * 3)] ?? 503, body: { error: "chaos" } };
+    if (pick < 0.7) return { kind: "reset" };
+    if (pick < 0.85) return { kind: "delay", ms: chaos.slowMs };
+    return { kind: "truncate" };
+  }
+
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
     requests,
+    faultsInjected,
+    chaos(settings) {
+      chaos = settings ? { ...settings, random: seeded(settings.seed) } : null;
+    },
     inject(fault, options = {}) {
       faults.push({
         fault,

@@ -64,21 +64,33 @@ export class ClaudeAnalyst implements Analyst {
     );
     const first = this.warming.get(prompt.prefixKey);
     if (first) await first.catch(() => undefined);
-    const reservation = this.budget.reserve(prompt.estimatedInputTokens, this.options.maxOutputTokens);
-    const call = this.client.messages.create({
-      model: this.options.model,
-      max_tokens: this.options.maxOutputTokens,
-      system: prompt.system,
-      messages: [{ role: "user", content: prompt.userBlocks }],
-      output_config: { format: OUTPUT_FORMAT },
-    });
+    const send = () => {
+      const reservation = this.budget.reserve(prompt.estimatedInputTokens, this.options.maxOutputTokens);
+      const call = this.client.messages.create({
+        model: this.options.model,
+        max_tokens: this.options.maxOutputTokens,
+        system: prompt.system,
+        messages: [{ role: "user", content: prompt.userBlocks }],
+        output_config: { format: OUTPUT_FORMAT },
+      });
+      return { reservation, call };
+    };
+    let { reservation, call } = send();
     if (!first) this.warming.set(prompt.prefixKey, call);
     let message: Awaited<typeof call>;
     try {
       message = await call;
     } catch (error) {
       this.budget.settle(reservation, null);
-      throw error;
+      // A body cut off in transit is not an API error the SDK retries; one more try, on the budget.
+      if (!(error instanceof SyntaxError)) throw error;
+      ({ reservation, call } = send());
+      try {
+        message = await call;
+      } catch (again) {
+        this.budget.settle(reservation, null);
+        throw again;
+      }
     }
     const usage = this.budget.settle(reservation, {
       inputTokens: message.usage.input_tokens,

@@ -42,6 +42,8 @@ export function createGitHubClient(options: GitHubClientOptions): GitHubClient {
     auth: options.token,
     baseUrl: options.apiUrl.replace(/\/+$/, ""),
     userAgent: "tracefix",
+    // A fresh time bound per fetch, so each retry of the retry plugin gets its own.
+    request: { fetch: timedFetch(options.timeoutMs) },
     retry: { retries: options.retries, retryAfterBaseValue: options.retryAfterBaseMs ?? 1000 },
     throttle: {
       enabled: options.throttle ?? true,
@@ -55,12 +57,16 @@ export function createGitHubClient(options: GitHubClientOptions): GitHubClient {
   });
   octokit.hook.before("request", (request) => {
     request.headers["x-github-api-version"] = GITHUB_API_VERSION;
-    request.request = {
-      ...request.request,
-      signal: request.request?.signal ?? AbortSignal.timeout(options.timeoutMs),
-    };
   });
   return octokit;
+}
+
+function timedFetch(timeoutMs: number): typeof fetch {
+  return (input, init) => {
+    const timeout = AbortSignal.timeout(timeoutMs);
+    const signal = init?.signal ? AbortSignal.any([init.signal, timeout]) : timeout;
+    return fetch(input, { ...init, signal });
+  };
 }
 
 /**

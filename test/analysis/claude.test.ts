@@ -170,6 +170,15 @@ describe("ClaudeAnalyst against the fake Messages API", () => {
     expect(server.requests).toHaveLength(3);
   });
 
+  it("tries once more when the answer's body is cut off in transit, counting both calls", async () => {
+    const server = await start();
+    server.inject({ kind: "truncate" }, { times: 1 });
+    const budget = new RunBudget({ maxCostUsd: null, maxCalls: 10 }, pricingFor("claude-sonnet-5-5"));
+    const { group, evidence: ev } = groupAndEvidence();
+    expect((await analyst(server, {}, budget).analyse(group, ev)).analyst).toBe("claude");
+    expect(budget.callCount).toBe(2);
+  });
+
   it("gives up after its timeout and retries, failing only that group", async () => {
     const server = await start();
     server.inject({ kind: "delay", ms: 1_500 }, { times: 3 });

@@ -151,6 +151,21 @@ describe("GitHub evidence through Octokit", () => {
     expect(server.requests.length).toBe(4);
   });
 
+  it("gives every retry its own time bound, so one slow reply does not doom the retries", async () => {
+    const { server } = await start();
+    server.inject({ kind: "delay", ms: 800 }, { times: 1 });
+    const fast = createGitHubClient({
+      token: TOKEN,
+      apiUrl: server.url,
+      timeoutMs: 300,
+      retries: 2,
+      retryAfterBaseMs: 10,
+    });
+    const { commit } = await readCommitFromGitHub(fast, REF, regression);
+    expect(commit.sha).toBe(regression);
+    expect(server.requests.length).toBe(2);
+  });
+
   it("fails with the status on a missing commit and on a bad token", async () => {
     const { server } = await start();
     await expect(readCommitFromGitHub(client(server), REF, "0".repeat(40))).rejects.toMatchObject({

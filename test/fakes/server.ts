@@ -128,8 +128,14 @@ export async function startFakeServer(handler: FakeHandler): Promise<FakeServer>
   function chaosFault(): Fault | null {
     if (!chaos || chaos.random() >= chaos.rate) return null;
     const pick = chaos.random();
-    if (pick < 0.25) return { kind: "status", status: 429, retryAfterSeconds: 0, body: { error: "rate limited (chaos)" } };
-    if (pick < 0.55) return { kind: "status", status: [500, 502, 503][Math.floor(chaos.random() * 3)] ?? 503, body: { error: "chaos" } };
+    if (pick < 0.25)
+      return { kind: "status", status: 429, retryAfterSeconds: 0, body: { error: "rate limited (chaos)" } };
+    if (pick < 0.55)
+      return {
+        kind: "status",
+        status: [500, 502, 503][Math.floor(chaos.random() * 3)] ?? 503,
+        body: { error: "chaos" },
+      };
     if (pick < 0.7) return { kind: "reset" };
     if (pick < 0.85) return { kind: "delay", ms: chaos.slowMs };
     return { kind: "truncate" };

@@ -151,9 +151,9 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
       return { code: result.code, report, stderr: result.stderr, ms: Date.now() - started };
     },
     chaos(settings) {
-      servers.forEach((server, i) =>
-        server.chaos(settings ? { ...settings, seed: settings.seed * 31 + i } : null),
-      );
+      for (const [i, server] of servers.entries()) {
+        server.chaos(settings ? { ...settings, seed: settings.seed * 31 + i } : null);
+      }
     },
     async close() {
       await Promise.all(servers.map((s) => s.close()));

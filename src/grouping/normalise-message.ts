@@ -21,8 +21,11 @@ const RULES: ReadonlyArray<readonly [RegExp, string]> = [
 
 const MAX_LENGTH = 300;
 
+// Regexes run on at most this much: a hostile 100k-character message must not cost seconds.
+const MAX_INPUT = 2_000;
+
 export function normaliseMessage(message: string): string {
-  let text = message.split("\n", 1)[0] ?? "";
+  let text = message.slice(0, MAX_INPUT).split("\n", 1)[0] ?? "";
   for (const [pattern, replacement] of RULES) text = text.replace(pattern, replacement);
   text = text.replace(/\s+/g, " ").trim();
   return text.length > MAX_LENGTH ? text.slice(0, MAX_LENGTH) : text;

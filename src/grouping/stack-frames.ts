@@ -29,7 +29,11 @@ const GO_FILE = /^\s+(\/?[^\s]+\.go):(\d+)(?: \+0x[0-9a-f]+)?$/;
 
 /** Parses JavaScript (V8), Python, Java and Go stack traces; frames come innermost first. */
 export function parseStackTrace(stacktrace: string): StackFrame[] {
-  const lines = stacktrace.split(/\r?\n/).slice(0, 500);
+  // Real frames are short; a frame line longer than this is data, not a frame, and never reaches a regex.
+  const lines = stacktrace
+    .slice(0, 200_000)
+    .split(/\r?\n/, 500)
+    .map((line) => (line.length > 1_000 ? "" : line));
   const frames: StackFrame[] = [];
   let python = false;
   for (let i = 0; i < lines.length; i++) {

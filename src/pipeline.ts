@@ -137,6 +137,15 @@ async function triageGroup(group: RankedGroup, deps: GroupDeps): Promise<ReportG
   try {
     outcome.evidence = await deps.gather(group);
     outcome.analysis = await deps.analyst.analyse(group, outcome.evidence);
+    if (!group.sampled) {
+      const reason =
+        "no sample spans could be read, so the fingerprint is provisional; nothing is written under it this run";
+      outcome.actions = [
+        { kind: "incident", status: "skipped", reason },
+        { kind: "pull_request", status: "skipped", reason },
+      ];
+      return toReportGroup(outcome);
+    }
     outcome.actions = await deps.sink.act({
       group,
       analysis: outcome.analysis,

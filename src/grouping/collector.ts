@@ -34,6 +34,11 @@ export interface ErrorGroup extends GroupIdentity {
   samples: SpanSample[];
   /** Backend deep links to sample traces, from every source that saw the group. */
   traceLinks: string[];
+  /**
+   * False when the backend's samples could not be read and the fingerprint was built from its
+   * coarse group-by values: provisional, so nothing is written under it.
+   */
+  sampled: boolean;
 }
 
 /** Folds spans into groups as they stream past; holds only the groups and a few samples each. */
@@ -44,6 +49,7 @@ export class GroupCollector implements SpanSink {
   addSpan(span: TelemetrySpan): void {
     const group = this.groupOf(span);
     this.absorb(group, span, 1, span.startTimeMs, span.startTimeMs);
+    group.sampled = true;
     keepLatestSamples(group.samples, span);
   }
 
@@ -70,6 +76,7 @@ export class GroupCollector implements SpanSink {
       const group = this.groupOf(first);
       this.absorb(group, first, shares[index] ?? 0, row.firstSeenMs, row.lastSeenMs);
       if (row.samples.length === 0) return;
+      group.sampled = true;
       for (const span of part) {
         this.absorb(group, span, 0, row.firstSeenMs, row.lastSeenMs);
         keepLatestSamples(group.samples, span);
@@ -104,6 +111,7 @@ export class GroupCollector implements SpanSink {
         lastSeenMs: Number.NEGATIVE_INFINITY,
         samples: [],
         traceLinks: [],
+        sampled: false,
       };
       this.byFingerprint.set(identity.fingerprint, group);
     }

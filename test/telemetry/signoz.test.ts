@@ -219,6 +219,8 @@ describe("SignozSource against the fake", () => {
     expect(groups.length).toBeGreaterThan(0);
     expect(groups.reduce((n, g) => n + g.count, 0)).toBe(stats.spansMatched);
     expect(groups.every((g) => g.samples.length === 0)).toBe(true);
+    // Fingerprints built from the coarse keys alone are provisional: nothing is written under them.
+    expect(groups.every((g) => !g.sampled)).toBe(true);
     expect(stats.problems[0]?.message).toMatch(
       /^samples for service\.name=\S+ .* unavailable: SigNoz HTTP 503: gave up after 1 retries/,
     );

@@ -61,6 +61,7 @@ export interface World {
   servers: FakeServer[];
   night(
     extraEnv?: Record<string, string>,
+    extraArgs?: string[],
   ): Promise<{ code: number | null; report: Report | null; stderr: string; ms: number }>;
   chaos(settings: (Omit<ChaosSettings, "seed"> & { seed: number }) | null): void;
   close(): Promise<void>;
@@ -114,7 +115,7 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
     jira,
     claude,
     servers,
-    async night(extraEnv = {}) {
+    async night(extraEnv = {}, extraArgs = []) {
       nights += 1;
       const started = Date.now();
       const result = await runCli(
@@ -128,6 +129,7 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
           "--json",
           "--out",
           `night-${nights}`,
+          ...extraArgs,
         ],
         {
           cwd: dir,

@@ -19,6 +19,30 @@ function call<T>(operation: () => Promise<T>): Promise<T> {
   return withRetry(operation, { retryRateLimit: true, maxAttempts: 3, initialDelayMs: 200 });
 }
 
+/**
+ * Tickets carrying the fingerprint label, oldest first. An unreadable answer is an error, never
+ * "no ticket": reading it as none would open a duplicate.
+ */
+async function ticketsWithLabel(
+  jira: JiraClient,
+  settings: IncidentSettings,
+  label: string,
+  fields: string[],
+) {
+  const found = await call(() =>
+    jira.issueSearch.searchAndReconsileIssuesUsingJqlPost({
+      jql: `project = "${settings.project}" AND labels = "${label}" ORDER BY created ASC`,
+      fields,
+      maxResults: 10,
+    }),
+  );
+  if (!found || !Array.isArray(found.issues))
+    throw new Error("Jira search returned no issue list; not creating a ticket blind");
+  return found.issues.filter((issue) =>
+    ((issue.fields?.labels as string[] | undefined) ?? []).includes(label),
+  );
+}
+
 export function fingerprintLabel(fingerprint: string): string {
   return `tracefix-${fingerprint}`;
 }
@@ -36,16 +60,7 @@ export async function upsertIncident(
 ): Promise<IncidentOutcome> {
   const { group } = input;
   const label = fingerprintLabel(group.fingerprint);
-  const found = await call(() =>
-    jira.issueSearch.searchAndReconsileIssuesUsingJqlPost({
-      jql: `project = "${settings.project}" AND labels = "${label}" ORDER BY created ASC`,
-      fields: ["summary", "status", "labels"],
-      maxResults: 10,
-    }),
-  );
-  const existing = (found.issues ?? []).find((issue) =>
-    ((issue.fields?.labels as string[] | undefined) ?? []).includes(label),
-  );
+  const [existing] = await ticketsWithLabel(jira, settings, label, ["summary", "status", "labels"]);
   const existingKey = existing?.key;
   if (existingKey) {
     const status = existing.fields?.status as
@@ -140,16 +155,7 @@ async function olderTicket(
   label: string,
   key: string,
 ): Promise<string | null> {
-  const found = await call(() =>
-    jira.issueSearch.searchAndReconsileIssuesUsingJqlPost({
-      jql: `project = "${settings.project}" AND labels = "${label}" ORDER BY created ASC`,
-      fields: ["labels"],
-      maxResults: 10,
-    }),
-  );
-  const first = (found.issues ?? []).find((issue) =>
-    ((issue.fields?.labels as string[] | undefined) ?? []).includes(label),
-  );
+  const [first] = await ticketsWithLabel(jira, settings, label, ["labels"]);
   return first?.key && first.key !== key ? first.key : null;
 }
 

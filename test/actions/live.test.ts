@@ -88,7 +88,10 @@ describe("live actions: draft PRs and Jira incidents", () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const night = async (out: string): Promise<{ code: number | null; report: Report }> => {
+  const night = async (
+    out: string,
+    extraEnv: Record<string, string> = {},
+  ): Promise<{ code: number | null; report: Report }> => {
     const result = await runCli(
       [
         "--input",
@@ -114,6 +117,7 @@ describe("live actions: draft PRs and Jira incidents", () => {
           JIRA_SCHEMA_MISMATCH: "throw",
           ANTHROPIC_API_KEY: "sk",
           ANTHROPIC_BASE_URL: claude.url,
+          ...extraEnv,
         },
       },
     );
@@ -211,6 +215,17 @@ describe("live actions: draft PRs and Jira incidents", () => {
     expect(github.requests.some((r) => r.method === "POST" && r.path.endsWith("/git/refs"))).toBe(false);
     const ticketKey = regression?.actions[0]?.url?.split("/browse/")[1] ?? "";
     expect([...(jira.issues.get(ticketKey)?.remoteLinks?.values() ?? [])]).toHaveLength(1);
+  });
+
+  it("treats an unreadable Jira search as an error, never as 'no ticket yet'", async () => {
+    await night("n1");
+    const before = tickets().length;
+    jira.inject({ kind: "truncate" }, { times: 50, match: (r) => r.path === "/rest/api/3/search/jql" });
+    // jira.js's production default ("warn") hands an unparseable body back instead of throwing.
+    const second = await night("n2", { JIRA_SCHEMA_MISMATCH: "warn" });
+    expect(tickets()).toHaveLength(before);
+    expect(second.report.groups.every((g) => g.actions[0]?.status === "failed")).toBe(true);
+    expect(second.report.groups[0]?.actions[1]?.reason).toMatch(/the incident ticket failed; the PR waits/);
   });
 
   it("comments a regression on a resolved ticket and reports it as a recurrence", async () => {

@@ -30,6 +30,8 @@ export interface RunConfig {
   window: TimeWindow;
   sources: SourceSpec[];
   limit: number;
+  /** Groups in flight at once (evidence, model call, actions). */
+  concurrency: number;
   /** Null when actions may be sent; otherwise why this run only writes files. */
   dryRunReason: string | null;
   outDir: string;
@@ -92,6 +94,7 @@ const ConfigFileSchema = z
       )
       .default({}),
     limit: z.number().int().min(1).max(1000).optional(),
+    concurrency: z.number().int().min(1).max(64).optional(),
     traceLinkTemplate: z.string().includes("{traceId}", { message: "must contain {traceId}" }).optional(),
     telemetry: z
       .object({
@@ -193,6 +196,7 @@ export function loadConfig(options: CliOptions, env: NodeJS.ProcessEnv, cwd: str
     window,
     sources: chooseSources(options, parsedEnv, cwd),
     limit,
+    concurrency: file.concurrency ?? 4,
     dryRunReason: dryRunReason(options.dryRun === true, github !== null, jira !== null),
     outDir: resolve(cwd, options.out ?? DEFAULT_OUT_DIR),
     json: options.json === true,

@@ -20,9 +20,6 @@ import type { Report, ReportGroup } from "./report/schema.ts";
 import { createSources } from "./telemetry/factory.ts";
 import type { SourceStats, TelemetrySource } from "./telemetry/source.ts";
 
-// Groups in flight at once: bounds concurrent GitHub/Jira reads (and later model calls).
-const GROUP_CONCURRENCY = 4;
-
 export interface TriageResult {
   report: Report;
   exitCode: 0 | 1;
@@ -61,7 +58,8 @@ export async function runTriage(
   const gather = createEvidence(config, redactor, clients);
   const { analyst, summary } = createAnalyst(config);
   const sink = createSink(config, redactor, clients);
-  const limit = pLimit(GROUP_CONCURRENCY);
+  // Bounds concurrent GitHub/Jira calls and model calls; the benchmark measures what it costs.
+  const limit = pLimit(config.concurrency);
   let done = 0;
   const groups = await Promise.all(
     ranked.map((group) =>

@@ -96,7 +96,10 @@ export async function upsertIncident(
       },
     }),
   );
-  const key = created.key ?? null;
+  // jira.js in "warn" mode hands back an unreadable body as is: no key means we cannot link it.
+  // The ticket may exist; the next night finds it by its label.
+  if (!created?.key) throw new Error("Jira did not return the new ticket's key");
+  const key: string | null = created.key;
   const duplicateOf = key ? await olderTicket(jira, settings, label, key) : null;
   if (key && duplicateOf) {
     // An overlapping run won the race. Jira has no uniqueness check, so say so on ours and point

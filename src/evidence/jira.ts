@@ -89,7 +89,9 @@ export function createJiraReader(
         fields: ["summary", "description", "status", ...(criteriaField ? [criteriaField] : [])],
       }),
     );
-    const fields = (issue.fields ?? {}) as Record<string, unknown>;
+    if (!issue || typeof issue !== "object" || !issue.fields)
+      throw new Error(`unreadable Jira response for ${key}`);
+    const fields = issue.fields as Record<string, unknown>;
     const fromField = criteriaField ? adfToMarkdown(fields[criteriaField]) : "";
     const fromDescription = adfToMarkdown(fields.description);
     const page = await call(() =>

@@ -228,6 +228,20 @@ describe("live actions: draft PRs and Jira incidents", () => {
     expect(second.report.groups[0]?.actions[1]?.reason).toMatch(/the incident ticket failed; the PR waits/);
   });
 
+  it("opens no PR until the ticket's key is known, then links the ticket the cut-off night created", async () => {
+    jira.inject(
+      { kind: "truncate" },
+      { times: 1, match: (r) => r.method === "POST" && r.path === "/rest/api/3/issue" },
+    );
+    const first = await night("n1", { JIRA_SCHEMA_MISMATCH: "warn" });
+    const cut = first.report.groups.find((g) => g.actions[0]?.status === "failed");
+    expect(cut?.actions[0]?.reason).toMatch(/did not return the new ticket's key/);
+    const second = await night("n2", { JIRA_SCHEMA_MISMATCH: "warn" });
+    const healed = second.report.groups.find((g) => g.fingerprint === cut?.fingerprint);
+    expect(healed?.actions[0]?.status).toBe("updated");
+    for (const pull of repo()?.pulls ?? []) expect(pull.body).not.toContain("not created yet");
+  });
+
   it("comments a regression on a resolved ticket and reports it as a recurrence", async () => {
     await night("n1");
     for (const t of tickets()) {

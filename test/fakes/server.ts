@@ -36,6 +36,8 @@ export interface ChaosSettings {
 export interface FakeServer {
   url: string;
   requests: RecordedRequest[];
+  /** A fixed delay before every reply, to simulate network and service latency in benchmarks. */
+  latency(ms: number): void;
   /** Seeded random faults on a share of all requests, from now on; counts by kind. */
   chaos(settings: ChaosSettings | null): void;
   readonly faultsInjected: Record<string, number>;
@@ -63,6 +65,7 @@ export async function startFakeServer(handler: FakeHandler): Promise<FakeServer>
   const requests: RecordedRequest[] = [];
   const faultsInjected: Record<string, number> = {};
   let chaos: (ChaosSettings & { random: () => number }) | null = null;
+  let latencyMs = 0;
   const faults: Array<{
     fault: Fault;
     pathPrefix: string;
@@ -81,6 +84,7 @@ export async function startFakeServer(handler: FakeHandler): Promise<FakeServer>
       body: Buffer.concat(chunks).toString("utf8"),
     };
     requests.push(recorded);
+    if (latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, latencyMs));
     const queued = faults.find(
       (f) => f.times > 0 && url.pathname.startsWith(f.pathPrefix) && f.match(recorded),
     );
@@ -147,6 +151,9 @@ export async function startFakeServer(handler: FakeHandler): Promise<FakeServer>
     url: `http://127.0.0.1:${port}`,
     requests,
     faultsInjected,
+    latency(ms) {
+      latencyMs = ms;
+    },
     chaos(settings) {
       chaos = settings ? { ...settings, random: seeded(settings.seed) } : null;
     },

@@ -1,0 +1,281 @@
+/**
+ * `npm run bench`: what the job exists for, measured in one run on this machine. Ratios are the
+ * figures to compare; absolute times on shared machines are noisy. Writes bench/results.json.
+ *
+ * 1. File ingest: the OTLP file source over generated files (100k and 1M spans, ~1% errors):
+ *    spans/s, peak RSS in its own process, and the ratio against jq selecting the error spans.
+ * 2. End to end: 20 groups against the GitHub, Jira and Messages API fakes with 100 ms per request
+ *    and 2 s per model call. The lower bound is the longest single group's chain, measured alone.
+ * 3. Tokens: input per group, cache-read share, and prompt size as the diff grows 10 KB → 2 MB.
+ */
+import { execFileSync, spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { buildPrompt, loadPrompt } from "../src/analysis/prompt.ts";
+import { parseUnifiedDiff } from "../src/evidence/diff.ts";
+import { scoreSuspects } from "../src/evidence/suspects.ts";
+import { ReportSchema } from "../src/report/schema.ts";
+import { carefulModel, manifest, startWorld } from "../test/harness/world.ts";
+import { evidence } from "../test/helpers/evidence.ts";
+import { rankedGroupsOf } from "../test/helpers/groups.ts";
+import { exportRequest, jsonLines } from "../test/helpers/otlp.ts";
+import { exceptionSpan, PRICING_STACK } from "../test/helpers/spans.ts";
+import { generateSpans } from "./generate.ts";
+
+const ROOT = new URL("..", import.meta.url).pathname;
+const work = mkdtempSync(join(tmpdir(), "tracefix-bench-"));
+const results: Record<string, unknown> = {
+  machine: { cores: (await import("node:os")).cpus().length, node: process.version },
+};
+const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
+
+try {
+  // 1. File ingest
+  const ingest = [];
+  const hasJq = spawnSync("jq", ["--version"]).status === 0;
+  for (const count of [100_000, 1_000_000]) {
+    const file = join(work, `spans-${count}.jsonl`);
+    log(`generating ${count} spans`);
+    await generateSpans(file, count);
+    const child = execFileSync(process.execPath, [join(ROOT, "bench/ingest-child.ts"), file], {
+      encoding: "utf8",
+      maxBuffer: 1 << 20,
+    });
+    const ours = JSON.parse(child) as {
+      ms: number;
+      spansRead: number;
+      spansMatched: number;
+      groups: number;
+      maxRssMb: number;
+    };
+    let jq: { ms: number; errors: number } | null = null;
+    if (hasJq) {
+      const started = performance.now();
+      const out = execFileSync(
+        "bash",
+        ["-c", `jq -c '.resourceSpans[].scopeSpans[].spans[] | select(.status.code == 2)' '${file}' | wc -l`],
+        { encoding: "utf8" },
+      );
+      jq = { ms: performance.now() - started, errors: Number(out.trim()) };
+    }
+    ingest.push({
+      spans: count,
+      fileMb: Math.round(statSync(file).size / 1e5) / 10,
+      ms: Math.round(ours.ms),
+      spansPerSecond: Math.round(ours.spansRead / (ours.ms / 1000)),
+      errorSpans: ours.spansMatched,
+      groups: ours.groups,
+      peakRssMb: Math.round(ours.maxRssMb),
+      jqMs: jq ? Math.round(jq.ms) : null,
+      jqErrorSpansAgree: jq ? jq.errors === ours.spansMatched : null,
+      ratioVsJq: jq ? Math.round((ours.ms / jq.ms) * 100) / 100 : null,
+    });
+    rmSync(file, { force: true });
+  }
+  results.ingest = ingest;
+
+  // 2. End to end
+  const spansFile = join(work, "e2e.jsonl");
+  const t0 = Date.parse(manifest.window.since) + 7 * 3_600_000;
+  const regression = manifest.commits.at(-1)?.sha ?? "";
+  const previous = manifest.commits.at(-2)?.sha ?? "";
+  const spans = [
+    ...Array.from({ length: 5 }, (_, i) =>
+      exceptionSpanOtlp(
+        t0 + i,
+        "TypeError",
+        "Cannot read properties of undefined (reading 'X')",
+        PRICING_STACK,
+      ),
+    ),
+    ...Array.from({ length: 19 }, (_, g) =>
+      Array.from({ length: 3 }, (_, i) =>
+        exceptionSpanOtlp(
+          t0 + 1000 * g + i,
+          `Error${g}`,
+          `failure ${g}`,
+          `Error${g}: failure\n    at op${g} (/srv/billing-service/src/ops/op${g}.js:${g + 3}:1)`,
+        ),
+      ),
+    ).flat(),
+  ];
+  writeFileSync(
+    spansFile,
+    jsonLines(
+      exportRequest(
+        {
+          "service.name": "billing-service",
+          "build.commit_sha": regression,
+          "vcs.repository.url.full": "https://github.com/acme/billing-service",
+        },
+        spans.slice(0, 35),
+      ),
+      exportRequest({ "service.name": "billing-service", "build.commit_sha": previous }, spans.slice(35)),
+    ),
+  );
+  const e2e = [];
+  for (const concurrency of [4, 20]) {
+    const lower = await timedNight(spansFile, concurrency, 1);
+    const full = await timedNight(spansFile, concurrency, 20);
+    e2e.push({
+      concurrency,
+      groups: full.groups,
+      wallMs: full.ms,
+      lowerBoundMs: lower.ms,
+      ratio: Math.round((full.ms / lower.ms) * 100) / 100,
+      requests: full.requests,
+      inputTokensPerGroup: Math.round(full.usage.inputTokens / full.groups),
+      cacheReadShare:
+        Math.round(
+          (full.usage.cacheReadTokens /
+            Math.max(
+              1,
+              full.usage.inputTokens + full.usage.cacheReadTokens + full.usage.cacheCreationTokens,
+            )) *
+            100,
+        ) / 100,
+    });
+  }
+  results.endToEnd = { latencyMs: { github: 100, jira: 100, model: 2000 }, runs: e2e };
+
+  // 3. Prompt size as the diff grows
+  const template = loadPrompt("root-cause");
+  const [group] = rankedGroupsOf([exceptionSpan("TypeError", "boom", PRICING_STACK)]);
+  const prompts = [];
+  for (const kb of [10, 100, 1_000, 2_000]) {
+    const diff = syntheticDiff(kb * 1024);
+    const files = parseUnifiedDiff(diff);
+    const built = group
+      ? buildPrompt(
+          group,
+          evidence({
+            commit: { sha: "c".repeat(40), parents: [], author: "a", authoredAt: "", subject: "s" },
+            files,
+            suspects: scoreSuspects("c", files, group.samples),
+          }),
+          template,
+          25_000,
+          12_000,
+        )
+      : null;
+    prompts.push({
+      diffKb: kb,
+      promptTokens: built?.estimatedInputTokens ?? 0,
+      underBudget: (built?.estimatedInputTokens ?? Infinity) <= 25_000,
+    });
+  }
+  results.prompt = { budgetTokens: 25_000, sizes: prompts };
+
+  writeFileSync(join(ROOT, "bench/results.json"), `${JSON.stringify(results, null, 2)}\n`);
+  print(results);
+} finally {
+  rmSync(work, { recursive: true, force: true });
+}
+
+function exceptionSpanOtlp(startMs: number, type: string, message: string, stack: string) {
+  return {
+    startMs,
+    status: { code: 2, message },
+    attributes: { "exception.type": type, "exception.message": message, "exception.stacktrace": stack },
+  };
+}
+
+async function timedNight(spansFile: string, concurrency: number, limit: number) {
+  const world = await startWorld({ respond: carefulModel, config: { concurrency } });
+  try {
+    world.github.latency(100);
+    world.jira.latency(100);
+    world.claude.latency(2000);
+    const started = performance.now();
+    const result = spawnSync(
+      process.execPath,
+      [
+        join(ROOT, "src/cli.ts"),
+        "--input",
+        spansFile,
+        "--since",
+        manifest.window.since,
+        "--until",
+        manifest.window.until,
+        "--limit",
+        String(limit),
+        "--json",
+        "--out",
+        join(world.dir, "out"),
+      ],
+      {
+        cwd: world.dir,
+        encoding: "utf8",
+        env: {
+          PATH: process.env.PATH ?? "",
+          GITHUB_TOKEN: "gh",
+          GITHUB_API_URL: world.github.url,
+          GITHUB_REPOSITORY: "acme/billing-service",
+          JIRA_BASE_URL: world.jira.url,
+          JIRA_USER: "triage@acme.example",
+          JIRA_API_TOKEN: "jt",
+          JIRA_PROJECT: "OPS",
+          ANTHROPIC_API_KEY: "sk",
+          ANTHROPIC_BASE_URL: world.claude.url,
+        },
+      },
+    );
+    const ms = Math.round(performance.now() - started);
+    const report = ReportSchema.parse(JSON.parse(result.stdout));
+    return {
+      ms,
+      groups: report.groups.length,
+      usage: report.usage,
+      requests: {
+        github: world.github.requests.length,
+        jira: world.jira.requests.length,
+        model: world.claude.requests.length,
+      },
+    };
+  } finally {
+    await world.close();
+  }
+}
+
+function syntheticDiff(bytes: number): string {
+  const head =
+    "diff --git a/src/pricing.js b/src/pricing.js\n--- a/src/pricing.js\n+++ b/src/pricing.js\n@@ -5,2 +5,3 @@\n export function applyDiscount(subtotalCents, customer) {\n+  const discount = customer.discounts[customer.discountCode];\n   if (!discount) return subtotalCents;\n";
+  const parts = [head];
+  let size = head.length;
+  for (let f = 0; size < bytes; f++) {
+    const body = Array.from({ length: 40 }, (_, i) => `+export const value${i} = "${"z".repeat(40)}";`).join(
+      "\n",
+    );
+    const chunk = `diff --git a/gen/f${f}.js b/gen/f${f}.js\n--- a/gen/f${f}.js\n+++ b/gen/f${f}.js\n@@ -1,0 +1,40 @@\n${body}\n`;
+    parts.push(chunk);
+    size += chunk.length;
+  }
+  return parts.join("");
+}
+
+function print(r: Record<string, unknown>) {
+  const ingest = r.ingest as Array<Record<string, unknown>>;
+  const e2e = (r.endToEnd as { runs: Array<Record<string, unknown>> }).runs;
+  const prompt = (r.prompt as { sizes: Array<Record<string, unknown>> }).sizes;
+  const lines = [
+    "File ingest (OTLP file source, own process)",
+    "  spans      file MB  ms      spans/s   peak RSS MB  jq ms   ours/jq",
+    ...ingest.map(
+      (i) =>
+        `  ${String(i.spans).padEnd(10)} ${String(i.fileMb).padEnd(8)} ${String(i.ms).padEnd(7)} ${String(i.spansPerSecond).padEnd(9)} ${String(i.peakRssMb).padEnd(12)} ${String(i.jqMs ?? "n/a").padEnd(7)} ${i.ratioVsJq ?? "n/a"}`,
+    ),
+    "End to end (20 groups; 100 ms per GitHub/Jira request, 2 s per model call)",
+    "  concurrency  wall ms  lower bound ms  ratio  requests (github/jira/model)  input tok/group  cache-read share",
+    ...e2e.map((e) => {
+      const req = e.requests as Record<string, number>;
+      return `  ${String(e.concurrency).padEnd(12)} ${String(e.wallMs).padEnd(8)} ${String(e.lowerBoundMs).padEnd(15)} ${String(e.ratio).padEnd(6)} ${`${req.github}/${req.jira}/${req.model}`.padEnd(29)} ${String(e.inputTokensPerGroup).padEnd(16)} ${e.cacheReadShare}`;
+    }),
+    "Prompt size as the diff grows (budget 25000 tokens)",
+    ...prompt.map(
+      (p) =>
+        `  diff ${String(p.diffKb).padStart(5)} KB → prompt ${p.promptTokens} tokens${p.underBudget ? "" : "  OVER BUDGET"}`,
+    ),
+  ];
+  process.stdout.write(`${lines.join("\n")}\n`);
+}

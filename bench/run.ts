@@ -16,7 +16,7 @@ import { buildPrompt, loadPrompt } from "../src/analysis/prompt.ts";
 import { parseUnifiedDiff } from "../src/evidence/diff.ts";
 import { scoreSuspects } from "../src/evidence/suspects.ts";
 import { ReportSchema } from "../src/report/schema.ts";
-import { carefulModel, manifest, startWorld } from "../test/harness/world.ts";
+import { carefulModel, liveEnv, manifest, startWorld } from "../test/harness/world.ts";
 import { evidence } from "../test/helpers/evidence.ts";
 import { rankedGroupsOf } from "../test/helpers/groups.ts";
 import { exportRequest, jsonLines } from "../test/helpers/otlp.ts";
@@ -209,15 +209,7 @@ async function timedNight(spansFile: string, concurrency: number, limit: number)
         encoding: "utf8",
         env: {
           PATH: process.env.PATH ?? "",
-          GITHUB_TOKEN: "gh",
-          GITHUB_API_URL: world.github.url,
-          GITHUB_REPOSITORY: "acme/billing-service",
-          JIRA_BASE_URL: world.jira.url,
-          JIRA_USER: "triage@acme.example",
-          JIRA_API_TOKEN: "jt",
-          JIRA_PROJECT: "OPS",
-          ANTHROPIC_API_KEY: "sk",
-          ANTHROPIC_BASE_URL: world.claude.url,
+          ...liveEnv(world.github, world.jira, world.claude),
         },
       },
     );

@@ -2,9 +2,9 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildDemoRepo, DEMO_DIR, readDemoManifest } from "../scripts/demo-repo.ts";
+import { buildDemoRepo, readDemoManifest } from "../scripts/demo-repo.ts";
 import { type Report, ReportSchema } from "../src/report/schema.ts";
-import { runCli } from "./helpers/cli.ts";
+import { demoWindowArgs, runCli } from "./helpers/cli.ts";
 
 /** The demo end to end: recorded OTel telemetry + the demo git history through the real CLI. */
 describe("the demo", () => {
@@ -16,12 +16,7 @@ describe("the demo", () => {
   let code: number | null = null;
 
   const args = () => [
-    "--input",
-    join(DEMO_DIR, "telemetry.jsonl"),
-    "--since",
-    manifest.window.since,
-    "--until",
-    manifest.window.until,
+    ...demoWindowArgs(),
     "--repo-dir",
     join(dir, "repo"),
     "--out",

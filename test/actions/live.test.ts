@@ -2,59 +2,17 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { buildDemoRepo, DEMO_DIR, readDemoManifest } from "../../scripts/demo-repo.ts";
+import { buildDemoRepo, readDemoManifest } from "../../scripts/demo-repo.ts";
 import { fingerprintLabel } from "../../src/actions/incident.ts";
 import { type Report, ReportSchema } from "../../src/report/schema.ts";
-import {
-  type FakeAnthropic,
-  type MessagesRequest,
-  startFakeAnthropic,
-  userText,
-} from "../fakes/anthropic.ts";
+import { type FakeAnthropic, startFakeAnthropic } from "../fakes/anthropic.ts";
 import { type FakeGitHub, loadRepository, startFakeGitHub } from "../fakes/github.ts";
 import { adf, type FakeJira, startFakeJira } from "../fakes/jira.ts";
-import { runCli } from "../helpers/cli.ts";
+import { FIX, liveEnv, modelWith } from "../harness/world.ts";
+import { demoWindowArgs, runCli } from "../helpers/cli.ts";
 
 const manifest = readDemoManifest();
 const REGRESSION = manifest.commits.at(-1)?.sha ?? "";
-const FIX = [
-  "--- a/src/pricing.js",
-  "+++ b/src/pricing.js",
-  "@@ -5,4 +5,4 @@",
-  " // BILL-142: a customer may carry a discount code that selects one of their negotiated discounts.",
-  " export function applyDiscount(subtotalCents, customer) {",
-  "-  const discount = customer.discountCode ? customer.discounts[customer.discountCode] : customer.discount;",
-  "+  const discount = customer.discountCode ? customer.discounts?.[customer.discountCode] : customer.discount;",
-  "   if (!discount) return subtotalCents;",
-  "",
-].join("\n");
-
-function modelAnswer(patch: string | null, confidence = 0.9) {
-  return (request: MessagesRequest) => {
-    const regression = userText(request).includes("Title: TypeError: Cannot read properties");
-    return {
-      answer: {
-        summary: regression ? "Legacy customers have no discounts map." : "Not caused by this commit.",
-        rootCause: regression
-          ? "applyDiscount dereferences customer.discounts without a guard."
-          : "No code cause in this change.",
-        category: regression ? "code_regression" : "unknown",
-        confidence: regression ? confidence : 0.3,
-        suspect: regression
-          ? { commitSha: REGRESSION, path: "src/pricing.js", line: 7, why: "changed line" }
-          : null,
-        violatedCriteria: [],
-        evidence: ["span 1"],
-        investigationSteps: [],
-        fix:
-          regression && patch
-            ? { rationale: "optional chaining keeps legacy customers at full price", patch }
-            : null,
-      },
-    };
-  };
-}
-
 describe("live actions: draft PRs and Jira incidents", () => {
   let dir = "";
   let github: FakeGitHub;
@@ -81,7 +39,7 @@ describe("live actions: draft PRs and Jira incidents", () => {
     });
     patch = FIX;
     confidence = 0.9;
-    claude = await startFakeAnthropic({ apiKey: "sk", respond: (r) => modelAnswer(patch, confidence)(r) });
+    claude = await startFakeAnthropic({ apiKey: "sk", respond: (r) => modelWith(patch, confidence)(r) });
   });
   afterEach(async () => {
     await Promise.all([github.close(), jira.close(), claude.close()]);
@@ -92,35 +50,14 @@ describe("live actions: draft PRs and Jira incidents", () => {
     out: string,
     extraEnv: Record<string, string> = {},
   ): Promise<{ code: number | null; report: Report }> => {
-    const result = await runCli(
-      [
-        "--input",
-        join(DEMO_DIR, "telemetry.jsonl"),
-        "--since",
-        manifest.window.since,
-        "--until",
-        manifest.window.until,
-        "--json",
-        "--out",
-        out,
-      ],
-      {
-        cwd: dir,
-        env: {
-          GITHUB_TOKEN: "gh",
-          GITHUB_API_URL: github.url,
-          GITHUB_REPOSITORY: "acme/billing-service",
-          JIRA_BASE_URL: jira.url,
-          JIRA_USER: "triage@acme.example",
-          JIRA_API_TOKEN: "jt",
-          JIRA_PROJECT: "OPS",
-          JIRA_SCHEMA_MISMATCH: "throw",
-          ANTHROPIC_API_KEY: "sk",
-          ANTHROPIC_BASE_URL: claude.url,
-          ...extraEnv,
-        },
+    const result = await runCli([...demoWindowArgs(), "--json", "--out", out], {
+      cwd: dir,
+      env: {
+        ...liveEnv(github, jira, claude),
+        JIRA_SCHEMA_MISMATCH: "throw",
+        ...extraEnv,
       },
-    );
+    });
     if (!result.stdout) throw new Error(result.stderr);
     return { code: result.code, report: ReportSchema.parse(JSON.parse(result.stdout)) };
   };

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildDemoRepo, DEMO_DIR, readDemoManifest } from "../../scripts/demo-repo.ts";
+import { buildDemoRepo, readDemoManifest } from "../../scripts/demo-repo.ts";
 import { ReportSchema } from "../../src/report/schema.ts";
 import {
   type FakeAnthropic,
@@ -10,7 +10,7 @@ import {
   startFakeAnthropic,
   userText,
 } from "../fakes/anthropic.ts";
-import { runCli } from "../helpers/cli.ts";
+import { demoWindowArgs, runCli } from "../helpers/cli.ts";
 
 const KEY = "sk-fake-cli";
 const manifest = readDemoManifest();
@@ -56,25 +56,10 @@ describe("triage with Claude through the CLI", () => {
     rmSync(dir, { recursive: true, force: true });
   });
   const run = (extra: string[] = []) =>
-    runCli(
-      [
-        "--input",
-        join(DEMO_DIR, "telemetry.jsonl"),
-        "--since",
-        manifest.window.since,
-        "--until",
-        manifest.window.until,
-        "--repo-dir",
-        "repo",
-        "--dry-run",
-        "--json",
-        ...extra,
-      ],
-      {
-        cwd: dir,
-        env: { ANTHROPIC_API_KEY: KEY, ANTHROPIC_BASE_URL: fake.url, TRIAGE_MODEL: "claude-sonnet-5-5" },
-      },
-    );
+    runCli([...demoWindowArgs(), "--repo-dir", "repo", "--dry-run", "--json", ...extra], {
+      cwd: dir,
+      env: { ANTHROPIC_API_KEY: KEY, ANTHROPIC_BASE_URL: fake.url, TRIAGE_MODEL: "claude-sonnet-5-5" },
+    });
 
   it("analyses every group with Claude, reports usage and reads the shared commit's cache", async () => {
     const result = await run(["--out", "out-1"]);
@@ -117,20 +102,7 @@ describe("triage with Claude through the CLI", () => {
     });
     try {
       const result = await runCli(
-        [
-          "--input",
-          join(DEMO_DIR, "telemetry.jsonl"),
-          "--since",
-          manifest.window.since,
-          "--until",
-          manifest.window.until,
-          "--repo-dir",
-          "repo",
-          "--dry-run",
-          "--json",
-          "--out",
-          "out-3",
-        ],
+        [...demoWindowArgs(), "--repo-dir", "repo", "--dry-run", "--json", "--out", "out-3"],
         { cwd: dir, env: { ANTHROPIC_API_KEY: KEY, ANTHROPIC_BASE_URL: refusing.url } },
       );
       expect(result.code).toBe(1);

@@ -30,8 +30,17 @@ export const FIX = [
   "",
 ].join("\n");
 
-/** The model's answers: a fix for the regression, no code cause for the rest. Tests can swap it. */
+/** The model's answers: a fix for the regression, no code cause for the rest. */
 export function carefulModel(request: MessagesRequest) {
+  return modelWith(FIX, 0.9)(request);
+}
+
+/** A model that proposes `patch` for the regression at `confidence`, and no code cause elsewhere. */
+export function modelWith(patch: string | null, confidence: number) {
+  return (request: MessagesRequest) => answerFor(request, patch, confidence);
+}
+
+function answerFor(request: MessagesRequest, patch: string | null, confidence: number) {
   const regression = userText(request).includes("Title: TypeError: Cannot read properties");
   return {
     answer: {
@@ -40,15 +49,30 @@ export function carefulModel(request: MessagesRequest) {
         ? "applyDiscount dereferences customer.discounts without a guard."
         : "No code cause in this change.",
       category: regression ? "code_regression" : "unknown",
-      confidence: regression ? 0.9 : 0.3,
+      confidence: regression ? confidence : 0.3,
       suspect: regression
         ? { commitSha: REGRESSION, path: "src/pricing.js", line: 7, why: "changed line" }
         : null,
       violatedCriteria: [],
       evidence: ["span 1"],
       investigationSteps: [],
-      fix: regression ? { rationale: "guard legacy customers", patch: FIX } : null,
+      fix: regression && patch ? { rationale: "guard legacy customers", patch } : null,
     },
+  };
+}
+
+/** The environment that points the CLI at the GitHub, Jira and Messages API fakes, with their credentials. */
+export function liveEnv(github: FakeServer, jira: FakeServer, claude: FakeServer): Record<string, string> {
+  return {
+    GITHUB_TOKEN: "gh",
+    GITHUB_API_URL: github.url,
+    GITHUB_REPOSITORY: "acme/billing-service",
+    JIRA_BASE_URL: jira.url,
+    JIRA_USER: "triage@acme.example",
+    JIRA_API_TOKEN: "jt",
+    JIRA_PROJECT: "OPS",
+    ANTHROPIC_API_KEY: "sk",
+    ANTHROPIC_BASE_URL: claude.url,
   };
 }
 
@@ -136,15 +160,7 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
           env: {
             SIGNOZ_URL: signoz.url,
             SIGNOZ_API_KEY: "sz",
-            GITHUB_TOKEN: "gh",
-            GITHUB_API_URL: github.url,
-            GITHUB_REPOSITORY: "acme/billing-service",
-            JIRA_BASE_URL: jira.url,
-            JIRA_USER: "triage@acme.example",
-            JIRA_API_TOKEN: "jt",
-            JIRA_PROJECT: "OPS",
-            ANTHROPIC_API_KEY: "sk",
-            ANTHROPIC_BASE_URL: claude.url,
+            ...liveEnv(github, jira, claude),
             ...extraEnv,
           },
         },

@@ -1,5 +1,7 @@
 import { spawn } from "node:child_process";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { DEMO_DIR, readDemoManifest } from "../../scripts/demo-repo.ts";
 
 const CLI = fileURLToPath(new URL("../../src/cli.ts", import.meta.url));
 
@@ -30,4 +32,10 @@ export function runCli(
     child.on("error", reject);
     child.on("close", (code) => resolve({ code, stdout, stderr }));
   });
+}
+
+/** The recorded demo telemetry and the window it sits in: the same input for every CLI test that needs it. */
+export function demoWindowArgs(): string[] {
+  const { window } = readDemoManifest();
+  return ["--input", join(DEMO_DIR, "telemetry.jsonl"), "--since", window.since, "--until", window.until];
 }

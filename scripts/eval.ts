@@ -7,7 +7,7 @@ import type { Analyst } from "../src/analysis/analysis.ts";
 import { pricingFor, RunBudget } from "../src/analysis/budget.ts";
 import { ClaudeAnalyst } from "../src/analysis/claude.ts";
 import { OfflineAnalyst } from "../src/analysis/offline.ts";
-import { DEFAULT_MODEL } from "../src/config.ts";
+import { DEFAULT_MODEL } from "../src/config-schema.ts";
 import { runEval } from "./eval-runner.ts";
 
 function chooseAnalyst(): Analyst {

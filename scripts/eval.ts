@@ -24,6 +24,7 @@ function chooseAnalyst(): Analyst {
       diffTokenBudget: 12_000,
       timeoutMs: 120_000,
       retries: 2,
+      cacheWarmup: true,
     },
     new RunBudget({ maxCostUsd: 5, maxCalls: 100 }, pricingFor(model)),
   );

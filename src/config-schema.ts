@@ -54,6 +54,7 @@ export const ConfigFileSchema = z
         maxCalls: z.number().int().min(0).max(10_000).optional(),
         timeoutMs: z.number().int().min(1_000).max(1_800_000).optional(),
         retries: z.number().int().min(0).max(10).optional(),
+        cacheWarmup: z.boolean().optional(),
         pricing: z
           .object({ inputPerMTok: z.number().nonnegative(), outputPerMTok: z.number().nonnegative() })
           .strict()

@@ -76,6 +76,7 @@ export interface RunConfig {
     maxCalls: number;
     timeoutMs: number;
     retries: number;
+    cacheWarmup: boolean;
     pricing: { inputPerMTok: number; outputPerMTok: number } | null;
   };
 }
@@ -143,6 +144,7 @@ export function loadConfig(options: CliOptions, env: NodeJS.ProcessEnv, cwd: str
       maxCalls: file.analysis?.maxCalls ?? limit,
       timeoutMs: file.analysis?.timeoutMs ?? 120_000,
       retries: file.analysis?.retries ?? 2,
+      cacheWarmup: file.analysis?.cacheWarmup ?? true,
       pricing: file.analysis?.pricing ?? null,
     },
     stepSummaryPath: parsedEnv.GITHUB_STEP_SUMMARY ?? null,

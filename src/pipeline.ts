@@ -243,6 +243,7 @@ function createAnalyst(config: RunConfig): { analyst: Analyst; summary: () => An
       diffTokenBudget: config.diffTokenBudget,
       timeoutMs: config.analysis.timeoutMs,
       retries: config.analysis.retries,
+      cacheWarmup: config.analysis.cacheWarmup,
     },
     budget,
   );

@@ -15,6 +15,8 @@ export interface ClaudeOptions {
   diffTokenBudget: number;
   timeoutMs: number;
   retries: number;
+  /** Let groups of one commit wait for the first call to write the cache (cheaper, slower). */
+  cacheWarmup: boolean;
 }
 
 /** A group whose analysis cannot be used: refusal, truncated or invalid output. */
@@ -62,7 +64,7 @@ export class ClaudeAnalyst implements Analyst {
       this.options.inputBudgetTokens,
       this.options.diffTokenBudget,
     );
-    const first = this.warming.get(prompt.prefixKey);
+    const first = this.options.cacheWarmup ? this.warming.get(prompt.prefixKey) : undefined;
     if (first) await first.catch(() => undefined);
     const send = () => {
       const reservation = this.budget.reserve(prompt.estimatedInputTokens, this.options.maxOutputTokens);

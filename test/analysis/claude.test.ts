@@ -107,6 +107,7 @@ describe("ClaudeAnalyst against the fake Messages API", () => {
         diffTokenBudget: 12_000,
         timeoutMs: 5_000,
         retries: 2,
+        cacheWarmup: true,
         ...overrides,
       },
       budget,
@@ -211,6 +212,29 @@ describe("ClaudeAnalyst against the fake Messages API", () => {
     expect(usage.slice(1).every((u) => (u?.cacheReadTokens ?? 0) === usage[0]?.cacheCreationTokens)).toBe(
       true,
     );
+  });
+
+  it("with cache warm-up off, concurrent calls for one commit all write the cache (faster, dearer)", async () => {
+    const server = await start();
+    server.latency(200);
+    const base = groupAndEvidence();
+    const groups = rankedGroupsOf([
+      exceptionSpan("TypeError", "a", PRICING_STACK),
+      exceptionSpan(
+        "RangeError",
+        "b",
+        "RangeError\n    at lineTotal (/srv/billing-service/src/pricing.js:2:3)",
+      ),
+    ]);
+    const claude = analyst(server, { cacheWarmup: false });
+    const results = await Promise.all(
+      groups.map((g) =>
+        claude.analyse(g, { ...base.evidence, suspects: scoreSuspects(SHA, base.evidence.files, g.samples) }),
+      ),
+    );
+    expect(
+      results.every((r) => (r.usage?.cacheReadTokens ?? 0) === 0 && (r.usage?.cacheCreationTokens ?? 0) > 0),
+    ).toBe(true);
   });
 
   it("keeps a prompt with a 2 MB diff under the input budget", async () => {

@@ -34,7 +34,8 @@ export async function startFakeAnthropic(options: {
   apiKey: string;
   respond: (request: MessagesRequest, index: number) => FakeAnswer;
 }): Promise<FakeAnthropic> {
-  const cache = new Set<string>();
+  // Prefix → when it was written: a request reads it only if it arrived after that.
+  const cache = new Map<string, number>();
   const calls: MessagesRequest[] = [];
   const server = await startFakeServer((request, url) => {
     if (request.method !== "POST" || url.pathname !== "/v1/messages")
@@ -52,10 +53,11 @@ export async function startFakeAnthropic(options: {
     let cacheRead = 0;
     let cacheWrite = 0;
     if (prefix.tokens >= MIN_CACHEABLE_TOKENS) {
-      if (cache.has(prefix.key)) cacheRead = prefix.tokens;
+      const writtenAt = cache.get(prefix.key);
+      if (writtenAt !== undefined && writtenAt <= request.receivedAt) cacheRead = prefix.tokens;
       else {
         cacheWrite = prefix.tokens;
-        cache.add(prefix.key);
+        if (writtenAt === undefined) cache.set(prefix.key, Date.now());
       }
     }
     const scripted = options.respond(body, calls.length - 1);

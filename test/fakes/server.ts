@@ -11,6 +11,8 @@ export interface RecordedRequest {
   method: string;
   path: string;
   query: string;
+  /** When the request arrived (before any simulated latency), in ms since the epoch. */
+  receivedAt: number;
   headers: IncomingMessage["headers"];
   body: string;
 }
@@ -80,6 +82,7 @@ export async function startFakeServer(handler: FakeHandler): Promise<FakeServer>
       method: req.method ?? "GET",
       path: url.pathname,
       query: url.search,
+      receivedAt: Date.now(),
       headers: req.headers,
       body: Buffer.concat(chunks).toString("utf8"),
     };

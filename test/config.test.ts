@@ -138,3 +138,22 @@ describe("loadConfig", () => {
     }
   });
 });
+
+describe("the README's triage.config.json example", () => {
+  const tempDir = useTempDirs();
+  it("is a valid config, so the documentation cannot drift from the schema", async () => {
+    const { readFileSync } = await import("node:fs");
+    const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8");
+    const example = /```json\n(\{\n {2}"services"[\s\S]*?)```/.exec(readme)?.[1];
+    expect(example).toBeDefined();
+    const cwd = tempDir();
+    writeFileSync(join(cwd, "triage.config.json"), example ?? "");
+    writeFileSync(join(cwd, "spans.jsonl"), "");
+    const config = loadConfig({ input: "spans.jsonl" }, {}, cwd, NOW);
+    expect(config).toMatchObject({
+      concurrency: 4,
+      analysis: { cacheWarmup: true },
+      actions: { issueType: "Bug" },
+    });
+  });
+});

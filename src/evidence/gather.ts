@@ -93,19 +93,7 @@ export function createEvidenceGatherer(options: EvidenceOptions): (group: ErrorG
   };
 
   return async (group) => {
-    const evidence: Evidence = {
-      repository: null,
-      repositorySource: null,
-      commit: null,
-      files: [],
-      diffUnavailable: null,
-      diffNotes: [],
-      diffForAnalysis: null,
-      suspects: [],
-      pullRequest: null,
-      workItem: null,
-      problems: [],
-    };
+    const evidence = emptyEvidence();
     const resolved = resolveRepository(group, options.repositories);
     if (resolved.repo) {
       evidence.repository = slugOf(resolved.repo);
@@ -154,6 +142,23 @@ export function createEvidenceGatherer(options: EvidenceOptions): (group: ErrorG
       }
     }
     return evidence;
+  };
+}
+
+/** Evidence with nothing found yet; each lookup fills in its part. */
+export function emptyEvidence(): Evidence {
+  return {
+    repository: null,
+    repositorySource: null,
+    commit: null,
+    files: [],
+    diffUnavailable: null,
+    diffNotes: [],
+    diffForAnalysis: null,
+    suspects: [],
+    pullRequest: null,
+    workItem: null,
+    problems: [],
   };
 }
 

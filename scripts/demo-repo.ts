@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { cpSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 
 export const DEMO_DIR = new URL("../fixtures/demo/", import.meta.url).pathname;
@@ -24,7 +24,8 @@ export function readDemoManifest(): DemoManifest {
 }
 
 /**
- * Builds the demo service's git history from the snapshots in fixtures/demo/history. Author,
+ * Builds the demo service's git history from the snapshots in fixtures/demo/history (each one
+ * the files its commit adds or changes). Author,
  * committer and dates are fixed, so the SHAs are the same on every machine and match the
  * build.commit_sha values recorded in the telemetry fixture.
  */
@@ -61,9 +62,7 @@ export function buildDemoRepo(dir: string, manifest = readDemoManifest()): strin
   git(["init", "-q"]);
   const shas: string[] = [];
   for (const commit of manifest.commits) {
-    for (const entry of readdirSync(dir)) {
-      if (entry !== ".git") rmSync(join(dir, entry), { recursive: true, force: true });
-    }
+    // Each snapshot holds only what its commit changes, laid over the previous tree.
     cpSync(join(DEMO_DIR, "history", commit.snapshot), dir, { recursive: true });
     git(["add", "-A"]);
     git(["commit", "-q", "-m", commit.subject], commit.date);

@@ -7,9 +7,13 @@
  * 2. End to end: 20 groups against the GitHub, Jira and Messages API fakes with 100 ms per request
  *    and 2 s per model call. The lower bound is the longest single group's chain, measured alone.
  * 3. Tokens: input per group, cache-read share, and prompt size as the diff grows 10 KB → 2 MB.
+ * 4. Scale: 100 and 1,000 groups, each on its own commit of one local repository (offline analyst,
+ *    dry run): wall time, peak RSS of the CLI process, and whether anything was warned on stderr.
+ * 5. Redaction: false redactions per rule on ~30 MB of real code (node_modules as diffs), recall
+ *    on the secret corpus, throughput; secretlint's preset alone as the baseline.
  */
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { buildPrompt, loadPrompt } from "../src/analysis/prompt.ts";
@@ -23,6 +27,8 @@ import { rankedGroupsOf } from "../test/helpers/groups.ts";
 import { exportRequest, jsonLines } from "../test/helpers/otlp.ts";
 import { exceptionSpan, PRICING_STACK } from "../test/helpers/spans.ts";
 import { generateSpans } from "./generate.ts";
+import { measureRedaction, type RedactionFigures } from "./redaction.ts";
+import { buildScaleNight } from "./scale.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const work = mkdtempSync(join(tmpdir(), "tracefix-bench-"));
@@ -30,7 +36,7 @@ const results: Record<string, unknown> = {
   machine: { cores: (await import("node:os")).cpus().length, node: process.version },
 };
 const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
-// BENCH_ONLY=ingest|e2e|prompt runs one section (for iterating); the default runs all three.
+// BENCH_ONLY=ingest|e2e|prompt|scale|redaction runs one section (for iterating); the default runs all.
 const only = process.env.BENCH_ONLY;
 const run = (section: string) => !only || only === section;
 
@@ -182,6 +188,59 @@ try {
   }
   results.prompt = { budgetTokens: 25_000, sizes: prompts };
 
+  // 4. Scale
+  const scale = [];
+  for (const groups of run("scale") ? [100, 1_000] : []) {
+    const dir = join(work, `scale-${groups}`);
+    log(`scale: building ${groups} commits and their spans`);
+    const night = buildScaleNight(dir, groups);
+    const rssFile = join(dir, "rss.json");
+    const started = performance.now();
+    const result = await runCli(
+      [
+        "--input",
+        night.spansFile,
+        "--since",
+        night.since,
+        "--until",
+        night.until,
+        "--repo-dir",
+        night.repoDir,
+        "--limit",
+        String(groups),
+        "--dry-run",
+        "--json",
+        "--out",
+        join(dir, "out"),
+      ],
+      {
+        cwd: dir,
+        env: { TRACEFIX_BENCH_RSS_FILE: rssFile },
+        nodeOptions: ["--import", join(ROOT, "bench/peak-rss.ts")],
+      },
+    );
+    const ms = Math.round(performance.now() - started);
+    const report = ReportSchema.parse(JSON.parse(result.stdout));
+    const { maxRssMb } = JSON.parse(readFileSync(rssFile, "utf8")) as { maxRssMb: number };
+    scale.push({
+      groups,
+      analysed: report.totals.groupsAnalysed,
+      wallMs: ms,
+      msPerGroup: Math.round((ms / groups) * 10) / 10,
+      peakRssMb: Math.round(maxRssMb),
+      stderrWarnings: result.stderr.split("\n").filter((l) => /warning/i.test(l)).length,
+      redactions: report.redactions.total,
+    });
+    rmSync(dir, { recursive: true, force: true });
+  }
+  results.scale = scale;
+
+  // 5. Redaction
+  if (run("redaction")) {
+    log("redaction: measuring on node_modules");
+    results.redaction = await measureRedaction(join(ROOT, "node_modules"), 60);
+  }
+
   writeFileSync(join(ROOT, "bench/results.json"), `${JSON.stringify(results, null, 2)}\n`);
   print(results);
 } finally {
@@ -253,6 +312,22 @@ function syntheticDiff(bytes: number): string {
   return parts.join("");
 }
 
+function redactionLines(f: RedactionFigures | undefined): string[] {
+  if (!f) return [];
+  const missed = f.recall.filter((x) => x.found < x.total);
+  return [
+    `Redaction (${f.corpusMb} MB of real code in ${f.files} files, as diffs; ${f.throughputMbPerS} MB/s)`,
+    "  rule                findings  false  false/MB",
+    ...f.byRule.map(
+      (x) =>
+        `  ${x.rule.padEnd(19)} ${String(x.findings).padEnd(9)} ${String(x.falseFindings).padEnd(6)} ${x.falsePerMb}`,
+    ),
+    `  false redactions per 10 MB: ${f.falsePer10Mb} (secretlint preset alone: ${f.baselineSecretlintOnlyPer10Mb})`,
+    `  recall on the secret corpus: ${f.recallOverall} (secretlint preset alone: ${f.baselineSecretlintOnlyRecall})${missed.length ? `; missed: ${missed.map((m) => m.kind).join(", ")}` : ""}`,
+    ...f.unreviewed.map((u) => `  unreviewed: ${u}`),
+  ];
+}
+
 function print(r: Record<string, unknown>) {
   const ingest = r.ingest as Array<Record<string, unknown>>;
   const e2e = (r.endToEnd as { runs: Array<Record<string, unknown>> }).runs;
@@ -275,6 +350,13 @@ function print(r: Record<string, unknown>) {
       (p) =>
         `  diff ${String(p.diffKb).padStart(5)} KB → prompt ${p.promptTokens} tokens${p.underBudget ? "" : "  OVER BUDGET"}`,
     ),
+    "Scale (one commit per group, local repository, offline analyst, dry run)",
+    "  groups  wall ms  ms/group  peak RSS MB  warnings on stderr",
+    ...(r.scale as Array<Record<string, unknown>>).map(
+      (x) =>
+        `  ${String(x.groups).padEnd(7)} ${String(x.wallMs).padEnd(8)} ${String(x.msPerGroup).padEnd(9)} ${String(x.peakRssMb).padEnd(12)} ${x.stderrWarnings}`,
+    ),
+    ...redactionLines(r.redaction as RedactionFigures | undefined),
   ];
   process.stdout.write(`${lines.join("\n")}\n`);
 }

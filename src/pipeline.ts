@@ -4,18 +4,18 @@ import { DryRunSink } from "./actions/dry-run.ts";
 import { LiveSink } from "./actions/live-sink.ts";
 import type { Analyst } from "./analysis/analysis.ts";
 import { BudgetExhaustedError, emptyUsage, pricingFor, RunBudget } from "./analysis/budget.ts";
-import { ClaudeAnalyst } from "./analysis/claude.ts";
 import { OfflineAnalyst } from "./analysis/offline.ts";
 import type { RunConfig } from "./config.ts";
 import { createEvidenceGatherer, type Evidence } from "./evidence/gather.ts";
 import { createGitHubClient, type GitHubClient } from "./evidence/github.ts";
-import { createJiraClient, createJiraReader, type JiraClient } from "./evidence/jira.ts";
+import type { JiraClient } from "./evidence/jira.ts";
 import { Redactor, redactGroup } from "./evidence/redact.ts";
 import { githubWebHost } from "./evidence/repository.ts";
 import { GroupCollector } from "./grouping/collector.ts";
 import { type RankedGroup, rankGroups } from "./grouping/rank.ts";
 import type { Progress } from "./progress.ts";
 import { type AnalystSummary, buildReport, type GroupOutcome, toReportGroup } from "./report/build.ts";
+import { redactReportGroups } from "./report/redact-report.ts";
 import type { Report, ReportGroup } from "./report/schema.ts";
 import { createSources } from "./telemetry/factory.ts";
 import type { SourceStats, TelemetrySource } from "./telemetry/source.ts";
@@ -54,9 +54,9 @@ export async function runTriage(
 
   // One redactor for the run: telemetry is redacted before evidence or analysis sees it.
   const redactor = new Redactor();
-  const clients = createClients(config);
-  const gather = createEvidence(config, redactor, clients);
-  const { analyst, summary } = createAnalyst(config);
+  const clients = await createClients(config);
+  const gather = await createEvidence(config, redactor, clients, ranked);
+  const { analyst, summary } = await createAnalyst(config);
   const sink = createSink(config, redactor, clients);
   // Bounds concurrent GitHub/Jira calls and model calls; the benchmark measures what it costs.
   const limit = pLimit(config.concurrency);
@@ -82,7 +82,7 @@ export async function runTriage(
   );
 
   // A last pass over everything the report carries, then the counts of the whole run.
-  const checked = await redactor.redactDeep(groups);
+  const checked = await redactReportGroups(groups, redactor);
   const report = buildReport(config, now(), sourceStats, all.length, checked, redactor.stats, summary());
   const failed = sourceFailed || groups.some((g) => g.error || g.actions.some((a) => a.status === "failed"));
   return { report, exitCode: failed ? 1 : 0 };
@@ -179,8 +179,11 @@ interface Clients {
   jira: JiraClient | null;
 }
 
-/** One GitHub and one Jira client per run, shared by evidence reads and the live sink. */
-function createClients(config: RunConfig): Clients {
+/**
+ * One GitHub and one Jira client per run, shared by evidence reads and the live sink. jira.js and
+ * the Anthropic SDK are loaded only when configured: together they are ~90 MB of a run's memory.
+ */
+async function createClients(config: RunConfig): Promise<Clients> {
   return {
     github: config.github
       ? createGitHubClient({
@@ -191,15 +194,20 @@ function createClients(config: RunConfig): Clients {
           throttle: config.githubThrottle,
         })
       : null,
-    jira: config.jira ? createJiraClient({ ...config.jira }) : null,
+    jira: config.jira ? (await import("./evidence/jira.ts")).createJiraClient({ ...config.jira }) : null,
   };
 }
 
-function createEvidence(config: RunConfig, redactor: Redactor, clients: Clients) {
+async function createEvidence(
+  config: RunConfig,
+  redactor: Redactor,
+  clients: Clients,
+  groups: readonly RankedGroup[],
+) {
   const { github } = clients;
   const jira =
     clients.jira && config.jira
-      ? createJiraReader(
+      ? (await import("./evidence/jira.ts")).createJiraReader(
           clients.jira,
           config.jira.baseUrl,
           config.jira.acceptanceField,
@@ -217,11 +225,14 @@ function createEvidence(config: RunConfig, redactor: Redactor, clients: Clients)
     },
     redactor,
     diffTokenBudget: config.diffTokenBudget,
+    plannedCommits: groups.map((g) => g.commitSha),
   });
 }
 
 /** Claude when ANTHROPIC_API_KEY is set, else the offline analyst; one budget for the whole run. */
-function createAnalyst(config: RunConfig): { analyst: Analyst; summary: () => AnalystSummary } {
+async function createAnalyst(
+  config: RunConfig,
+): Promise<{ analyst: Analyst; summary: () => AnalystSummary }> {
   if (!config.anthropic) {
     return {
       analyst: new OfflineAnalyst(),
@@ -233,6 +244,7 @@ function createAnalyst(config: RunConfig): { analyst: Analyst; summary: () => An
     { maxCostUsd: config.analysis.maxCostUsd, maxCalls: config.analysis.maxCalls },
     config.analysis.pricing ?? pricingFor(model),
   );
+  const { ClaudeAnalyst } = await import("./analysis/claude.ts");
   const claude = new ClaudeAnalyst(
     {
       apiKey: config.anthropic.apiKey,

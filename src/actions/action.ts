@@ -31,3 +31,27 @@ export function fingerprintMarker(fingerprint: string): string {
 export function branchFor(fingerprint: string): string {
   return `triage/${fingerprint}`;
 }
+
+/**
+ * The ids in a ticket or PR body that tracefix owns (fingerprint, marker, branch, SHAs, trace ids,
+ * links): masked during the last redaction pass, so the marker the next night searches for
+ * survives even when a fingerprint happens to look like a card number.
+ */
+export function identifiersOf({ group, evidence, traceLinks }: ActionInput): string[] {
+  const values = [
+    fingerprintMarker(group.fingerprint),
+    branchFor(group.fingerprint),
+    group.fingerprint,
+    group.commitSha,
+    evidence.commit?.sha,
+    evidence.repository,
+    evidence.pullRequest?.url,
+    evidence.pullRequest?.branch,
+    evidence.workItem?.key,
+    evidence.workItem?.url,
+    ...group.samples.map((s) => s.traceId),
+    ...traceLinks,
+    ...evidence.suspects.flatMap((s) => [s.commitSha, s.path]),
+  ];
+  return values.filter((v): v is string => typeof v === "string" && v !== "");
+}

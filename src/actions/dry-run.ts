@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { join, relative } from "node:path";
 import type { Redactor } from "../evidence/redact.ts";
-import type { ActionInput, ActionResult, ActionSink } from "./action.ts";
+import { type ActionInput, type ActionResult, type ActionSink, identifiersOf } from "./action.ts";
 import { renderIncidentBody, renderPullRequestBody } from "./bodies.ts";
 import { checkPatch, type GateSettings } from "./gate.ts";
 
@@ -28,7 +28,10 @@ export class DryRunSink implements ActionSink {
     await mkdir(dir, { recursive: true });
     const incidentPath = join(dir, "incident.md");
     // Bodies are built from redacted evidence; the last pass is for text the templates combined.
-    await writeFile(incidentPath, await this.redactor.redact(renderIncidentBody(input)));
+    await writeFile(
+      incidentPath,
+      await this.redactor.redact(renderIncidentBody(input), identifiersOf(input)),
+    );
     const results: ActionResult[] = [
       { kind: "incident", status: "dry_run", path: this.shown(incidentPath), reason: this.why },
     ];
@@ -43,7 +46,10 @@ export class DryRunSink implements ActionSink {
       return results;
     }
     const prPath = join(dir, "pull-request.md");
-    await writeFile(prPath, await this.redactor.redact(renderPullRequestBody(input, fix, null)));
+    await writeFile(
+      prPath,
+      await this.redactor.redact(renderPullRequestBody(input, fix, null), identifiersOf(input)),
+    );
     await writeFile(join(dir, "fix.patch"), gate.files.map((f) => f.patch).join(""));
     results.push({
       kind: "pull_request",

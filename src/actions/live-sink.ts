@@ -1,7 +1,7 @@
 import type { GitHubClient } from "../evidence/github.ts";
 import type { JiraClient } from "../evidence/jira.ts";
 import type { Redactor } from "../evidence/redact.ts";
-import type { ActionInput, ActionResult, ActionSink } from "./action.ts";
+import { type ActionInput, type ActionResult, type ActionSink, identifiersOf } from "./action.ts";
 import { renderPullRequestBody } from "./bodies.ts";
 import { checkPatch, type GateSettings } from "./gate.ts";
 import { type IncidentSettings, linkPullRequest, upsertIncident } from "./incident.ts";
@@ -31,10 +31,16 @@ export class LiveSink implements ActionSink {
   async act(input: ActionInput): Promise<ActionResult[]> {
     const { github, jira, redactor } = this.options;
     const gate = checkPatch(input.analysis, input.evidence, this.options.gate);
+    const keep = identifiersOf(input);
     const prNote = gate.ok ? "a draft PR is proposed (linked below when opened)" : `none: ${gate.reason}`;
     let ticket: Awaited<ReturnType<typeof upsertIncident>>;
     try {
-      ticket = await upsertIncident(jira, this.options.incident, await redactor.redactDeep(input), prNote);
+      ticket = await upsertIncident(
+        jira,
+        this.options.incident,
+        await redactor.redactDeep(input, keep),
+        prNote,
+      );
     } catch (error) {
       return [
         { kind: "incident", status: "failed", reason: describe("Jira", error) },
@@ -64,8 +70,11 @@ export class LiveSink implements ActionSink {
       pr = await openDraftPullRequest(github, {
         repo: { owner, repo },
         fingerprint: input.group.fingerprint,
-        title: await redactor.redact(`fix(${input.group.service}): ${shortCause(input.analysis.summary)}`),
-        body: await redactor.redact(renderPullRequestBody(input, fix, ticketUrl)),
+        title: await redactor.redact(
+          `fix(${input.group.service}): ${shortCause(input.analysis.summary)}`,
+          keep,
+        ),
+        body: await redactor.redact(renderPullRequestBody(input, fix, ticketUrl), keep),
         labels: this.options.labels,
         files: gate.files,
       });

@@ -7,7 +7,8 @@ import {
   type PullRequestInfo,
   readCommitFromGitHub,
 } from "./github.ts";
-import { describeJiraError, issueKeyFor, type JiraReader, type WorkItem } from "./jira.ts";
+import { issueKeyFor } from "./issue-key.ts";
+import type { JiraReader, WorkItem } from "./jira.ts";
 import type { Redactor } from "./redact.ts";
 import { type RepoRef, type RepositorySettings, resolveRepository, slugOf } from "./repository.ts";
 import { type Suspect, scoreSuspects } from "./suspects.ts";
@@ -38,6 +39,12 @@ export interface EvidenceOptions {
   repositories: RepositorySettings;
   redactor: Redactor;
   diffTokenBudget: number;
+  /**
+   * The commit of every group this gatherer will be asked about, one entry per group. A commit's
+   * diff is then released after its last group instead of living until the end of the run, which
+   * is what keeps memory flat on a night of a thousand groups on a thousand commits.
+   */
+  plannedCommits?: ReadonlyArray<string | null>;
 }
 
 type CommitLookup = { commit: CommitInfo; files: DiffFile[]; notes: string[] } | { error: string };
@@ -51,9 +58,18 @@ export function createEvidenceGatherer(options: EvidenceOptions): (group: ErrorG
   const commits = new Map<string, Promise<CommitLookup>>();
   const pulls = new Map<string, Promise<PullRequestInfo | null>>();
   const { redactor } = options;
+  const usesLeft = new Map<string, number>();
+  for (const sha of options.plannedCommits ?? []) if (sha) usesLeft.set(sha, (usesLeft.get(sha) ?? 0) + 1);
+  const release = (key: string, sha: string) => {
+    const left = (usesLeft.get(sha) ?? 0) - 1;
+    usesLeft.set(sha, left);
+    if (left === 0) commits.delete(key);
+  };
 
+  const commitKey = (repo: RepoRef | null, sha: string) =>
+    `${options.repoDir ?? (repo ? slugOf(repo) : "")}@${sha}`;
   const lookupCommit = (repo: RepoRef | null, sha: string): Promise<CommitLookup> => {
-    const key = `${options.repoDir ?? (repo ? slugOf(repo) : "")}@${sha}`;
+    const key = commitKey(repo, sha);
     let pending = commits.get(key);
     if (!pending) {
       pending = readCommit(repo, sha).then(
@@ -106,6 +122,7 @@ export function createEvidenceGatherer(options: EvidenceOptions): (group: ErrorG
       evidence.diffUnavailable = "the spans carry no build.commit_sha";
     } else {
       const found = await lookupCommit(resolved.repo, group.commitSha);
+      if (options.plannedCommits) release(commitKey(resolved.repo, group.commitSha), group.commitSha);
       if ("error" in found) {
         evidence.diffUnavailable = found.error;
       } else {
@@ -138,7 +155,7 @@ export function createEvidenceGatherer(options: EvidenceOptions): (group: ErrorG
         const item = await options.jira.read(key);
         evidence.workItem = await redactor.redactDeep(item);
       } catch (error) {
-        evidence.problems.push(describeJiraError(key, error));
+        evidence.problems.push(options.jira.describe(key, error));
       }
     }
     return evidence;

@@ -1,161 +1,282 @@
 import { lintSource } from "@secretlint/core";
+import { secretLintProfiler } from "@secretlint/profiler";
 import { creator as recommendedRules } from "@secretlint/secretlint-rule-preset-recommend";
+import { isSecretValue, luhnValid, PATTERNS, PLACEHOLDER_PASSWORD } from "./secret-patterns.ts";
 
-/**
- * The one redactor everything passes through before it leaves the process (Claude, GitHub, Jira,
- * the report). Secretlint's recommended rules find provider tokens and credentials; the patterns
- * below cover what it leaves alone in free text. Matches become typed placeholders such as
- * `[REDACTED:aws-key]`, and every replacement is counted.
- */
-// Provider-specific shapes first, generic ones after, so a token is named for what it is.
-const PATTERNS: ReadonlyArray<readonly [kind: string, pattern: RegExp]> = [
-  [
-    "private-key",
-    /-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----[\s\S]*?(?:-----END [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----|$)/g,
-  ],
-  ["jwt", /\beyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}/g],
-  ["aws-key", /\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[A-Z0-9]{16}\b/g],
-  ["anthropic-key", /\bsk-ant-[A-Za-z0-9_-]{20,}/g],
-  ["api-key", /\bsk-(?:proj-)?[A-Za-z0-9_-]{20,}/g],
-  ["github-token", /\b(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{22,})\b/g],
-  ["bearer-token", /\b(Bearer|Token)[ \t]+[A-Za-z0-9\-._~+/]{16,}=*/gi],
-  ["connection-string", /\b[a-z][a-z0-9+.-]*:\/\/[^\s:/@"']+:[^\s@"']+@[^\s"']+/gi],
-  // key=value / key: value where the key names a secret; the value goes, the key stays readable.
-  [
-    "secret",
-    /(\b[\w.-]*(?:password|passwd|pwd|secret|token|api[_-]?key|apikey|access[_-]?key|auth|credential|private[_-]?key|session[_-]?id)[\w.-]*["']?[ \t]*[:=][ \t]*["']?)(?!\[REDACTED)([^\s"',;&]{6,})/gi,
-  ],
-  ["email", /\b[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b/g],
-  ["card-number", /\b(?:\d[ -]?){12,18}\d\b/g],
-];
+// secretlint profiles every call by default: about 60 performance marks per call that are never
+// cleared, which is what made memory grow by megabytes per group (and Node warn past 1M marks).
+secretLintProfiler.setEnabled(false);
+
+const SECRETLINT_OPTIONS = {
+  config: { rules: [{ id: "@secretlint/secretlint-rule-preset-recommend", rule: recommendedRules }] },
+  noPhysicFilePath: true,
+};
+// Many small strings go to secretlint as one text: a call costs milliseconds whatever its size.
+const SECRETLINT_BATCH_CHARS = 256 * 1024;
+const BATCH_SEPARATOR = "\n\n";
+// Private-use characters mark identifiers masked for the length of a pass; telemetry cannot
+// smuggle them in, because the text is scrubbed of them first.
+const MASK_OPEN = "\uE000";
+const MASK_CLOSE = "\uE001";
+const MASK_CHARS = /[\uE000\uE001]/g;
 
 export interface RedactionCounts {
   total: number;
   byKind: Record<string, number>;
 }
 
+/**
+ * The one redactor everything passes through before it leaves the process (Claude, GitHub, Jira,
+ * the report). Secretlint's recommended rules find provider tokens and credentials; the patterns
+ * in secret-patterns.ts cover what it leaves alone in free text. Matches become typed
+ * placeholders such as `[REDACTED:aws-key]`, and every replacement is counted.
+ *
+ * `keep` lists identifiers the caller owns (fingerprints, SHAs, branch names, markers): they are
+ * masked for the pass, so a fingerprint that happens to pass the Luhn check is never redacted.
+ */
 export class Redactor {
   private readonly counts: Record<string, number> = {};
+  /** Sees every value redacted; only the benchmark listens, to tell true findings from false. */
+  private readonly onFinding: ((kind: string, value: string) => void) | undefined;
+
+  constructor(options: { onFinding?: (kind: string, value: string) => void } = {}) {
+    this.onFinding = options.onFinding;
+  }
 
   get stats(): RedactionCounts {
     const byKind = { ...this.counts };
     return { total: Object.values(byKind).reduce((a, b) => a + b, 0), byKind };
   }
 
-  async redact(text: string): Promise<string> {
-    if (text === "") return text;
-    let out = text;
-    for (const [kind, pattern] of PATTERNS) {
-      out = out.replace(pattern, (match, ...groups: unknown[]) => {
-        if (kind === "card-number" && !luhnValid(match)) return match;
-        this.count(kind);
-        // The "secret" pattern keeps its key (group 1) so the text still says what was removed.
-        return kind === "secret" ? `${String(groups[0])}[REDACTED:${kind}]` : `[REDACTED:${kind}]`;
-      });
-    }
-    return this.redactWithSecretlint(out);
+  async redact(text: string, keep: readonly string[] = []): Promise<string> {
+    const [out = text] = await this.redactAll([text], keep);
+    return out;
+  }
+
+  /** Redacts many texts with one secretlint pass per batch; the order of the answer is the input's. */
+  async redactAll(texts: readonly string[], keep: readonly string[] = []): Promise<string[]> {
+    const masks = keep.filter((k) => k.length > 0).sort((a, b) => b.length - a.length);
+    const patterned = texts.map((text) =>
+      text === "" ? text : this.redactWithPatterns(mask(text.replace(MASK_CHARS, ""), masks)),
+    );
+    const linted = await this.redactWithSecretlint(patterned);
+    return linted.map((text) => unmask(text, masks));
   }
 
   /**
    * Redacts text whose line structure must survive (a diff's hunks count lines): key blocks are
-   * blanked line by line, and no other pattern crosses a newline.
+   * blanked line by line, no replacement removes a newline, and git's `index` lines (object ids)
+   * are kept as they are.
    */
-  async redactPreservingLines(text: string): Promise<string> {
+  async redactPreservingLines(text: string, keep: readonly string[] = []): Promise<string> {
     const lines = text.split("\n");
     let inBlock = false;
+    const indexLines: string[] = [];
     const masked = lines.map((line) => {
+      if (/^index [0-9a-f]{7,64}\.\.[0-9a-f]{7,64}(?: [0-7]{6})?$/.test(line)) indexLines.push(line);
       const begins = /-----BEGIN [A-Z0-9 ]*PRIVATE KEY/.test(line);
-      if (begins && !inBlock) this.count("private-key");
+      if (begins && !inBlock) this.count("private-key", line);
       if (begins) inBlock = true;
       if (!inBlock) return line;
       if (/-----END [A-Z0-9 ]*PRIVATE KEY/.test(line)) inBlock = false;
       const prefix = /^[-+ ]/.test(line) && !line.startsWith("-----") ? line.charAt(0) : "";
       return `${prefix}[REDACTED:private-key]`;
     });
-    const out = await this.redact(masked.join("\n"));
-    return out.split("\n").length === lines.length
-      ? out
-      : (await Promise.all(masked.map((l) => this.redact(l)))).join("\n");
+    return this.redact(masked.join("\n"), [...keep, ...indexLines]);
   }
 
-  /** Redacts every string inside a JSON-like value, keys included. */
-  async redactDeep<T>(value: T): Promise<T> {
-    if (typeof value === "string") return (await this.redact(value)) as T;
-    if (Array.isArray(value)) return (await Promise.all(value.map((v) => this.redactDeep(v)))) as T;
-    if (value && typeof value === "object" && !(value instanceof Uint8Array)) {
-      const entries = await Promise.all(
-        Object.entries(value).map(
-          async ([k, v]) => [await this.redact(k), await this.redactDeep(v)] as const,
-        ),
-      );
-      return Object.fromEntries(entries) as T;
-    }
-    return value;
+  /** Redacts every string inside a JSON-like value, keys included, in one batch. */
+  async redactDeep<T>(value: T, keep: readonly string[] = []): Promise<T> {
+    const strings: string[] = [];
+    collectStrings(value, strings);
+    const redacted = await this.redactAll(strings, keep);
+    let next = 0;
+    return rebuild(value, () => redacted[next++] ?? "") as T;
   }
 
-  private async redactWithSecretlint(text: string): Promise<string> {
-    const result = await lintSource({
-      source: { content: text, filePath: "telemetry.txt", ext: ".txt", contentType: "text" },
-      options: {
-        config: { rules: [{ id: "@secretlint/secretlint-rule-preset-recommend", rule: recommendedRules }] },
-        noPhysicFilePath: true,
-      },
-    });
-    const ranges = result.messages
-      .map((m) => ({ start: m.range[0], end: m.range[1], kind: kindOf(m.ruleId) }))
-      .sort((a, b) => b.start - a.start);
+  private redactWithPatterns(text: string): string {
     let out = text;
-    let lastStart = Number.POSITIVE_INFINITY;
-    for (const { start, end, kind } of ranges) {
-      if (end > lastStart) continue; // overlapping findings: the later (outer) one already replaced it
-      out = `${out.slice(0, start)}[REDACTED:${kind}]${out.slice(end)}`;
-      lastStart = start;
-      this.count(kind);
+    for (const [kind, pattern] of PATTERNS) {
+      out = out.replace(pattern, (match: string, ...groups: unknown[]) => {
+        if (kind === "card-number" && !luhnValid(match)) return match;
+        if (
+          kind === "connection-string" &&
+          PLACEHOLDER_PASSWORD.test(/:\/\/[^:]*:([^@]*)@/.exec(match)?.[1] ?? "")
+        )
+          return match;
+        if (kind === "secret") {
+          const [key, , quote, value, offset, whole] = groups as [
+            string,
+            string,
+            string,
+            string,
+            number,
+            string,
+          ];
+          const separator = /["'`]?[ \t]*[:=][ \t]*["'`]?$/.exec(key)?.[0] ?? "=";
+          const candidate = {
+            key: key.slice(0, key.length - separator.length),
+            separator: separator.replace(/["'`]/g, ""),
+            value,
+            quoted: quote !== "",
+            after: whole.slice(offset + match.length, offset + match.length + 4),
+          };
+          if (!isSecretValue(candidate)) return match;
+          this.count(kind, value);
+          // The key stays so the text still says what was removed.
+          return `${key}[REDACTED:${kind}]`;
+        }
+        this.count(kind, match);
+        return placeholder(match, kind);
+      });
     }
     return out;
   }
 
-  private count(kind: string): void {
-    this.counts[kind] = (this.counts[kind] ?? 0) + 1;
+  private async redactWithSecretlint(texts: string[]): Promise<string[]> {
+    const out = [...texts];
+    let batch: number[] = [];
+    let size = 0;
+    const flush = async () => {
+      if (batch.length > 0) await this.lintBatch(out, batch);
+      batch = [];
+      size = 0;
+    };
+    for (let i = 0; i < texts.length; i++) {
+      const text = texts[i] ?? "";
+      if (text === "") continue;
+      if (size > 0 && size + text.length > SECRETLINT_BATCH_CHARS) await flush();
+      batch.push(i);
+      size += text.length + BATCH_SEPARATOR.length;
+    }
+    await flush();
+    return out;
   }
+
+  /** One secretlint call over several texts; each finding is cut back to the texts it covers. */
+  private async lintBatch(texts: string[], indexes: number[]): Promise<void> {
+    const starts: number[] = [];
+    let offset = 0;
+    for (const i of indexes) {
+      starts.push(offset);
+      offset += (texts[i] ?? "").length + BATCH_SEPARATOR.length;
+    }
+    const content = indexes.map((i) => texts[i] ?? "").join(BATCH_SEPARATOR);
+    const result = await lintSource({
+      source: { content, filePath: "telemetry.txt", ext: ".txt", contentType: "text" },
+      options: SECRETLINT_OPTIONS,
+    });
+    const findings = new Map<number, Array<{ start: number; end: number; kind: string }>>();
+    for (const message of result.messages) {
+      const [from, to] = message.range;
+      this.count(kindOf(message.ruleId), content.slice(from, to));
+      indexes.forEach((textIndex, n) => {
+        const start = starts[n] ?? 0;
+        const end = start + (texts[textIndex] ?? "").length;
+        if (to <= start || from >= end) return;
+        const list = findings.get(textIndex) ?? [];
+        list.push({
+          start: Math.max(from, start) - start,
+          end: Math.min(to, end) - start,
+          kind: kindOf(message.ruleId),
+        });
+        findings.set(textIndex, list);
+      });
+    }
+    for (const [textIndex, ranges] of findings) {
+      let out = texts[textIndex] ?? "";
+      let lastStart = Number.POSITIVE_INFINITY;
+      for (const { start, end, kind } of ranges.sort((a, b) => b.start - a.start)) {
+        if (end > lastStart) continue; // overlapping findings: the later (outer) one already replaced it
+        out = `${out.slice(0, start)}${placeholder(out.slice(start, end), kind)}${out.slice(end)}`;
+        lastStart = start;
+      }
+      texts[textIndex] = out;
+    }
+  }
+
+  private count(kind: string, value = ""): void {
+    this.counts[kind] = (this.counts[kind] ?? 0) + 1;
+    this.onFinding?.(kind, value);
+  }
+}
+
+/** A placeholder per line of the match, keeping a diff line's +/-/space prefix, so hunks still count. */
+function placeholder(match: string, kind: string): string {
+  return match
+    .split("\n")
+    .map((line, i) => `${i > 0 && /^[-+ ]/.test(line) ? line.charAt(0) : ""}[REDACTED:${kind}]`)
+    .join("\n");
+}
+
+function mask(text: string, masks: readonly string[]): string {
+  let out = text;
+  masks.forEach((value, i) => {
+    if (out.includes(value)) out = out.replaceAll(value, `${MASK_OPEN}${i}${MASK_CLOSE}`);
+  });
+  return out;
+}
+
+function unmask(text: string, masks: readonly string[]): string {
+  if (masks.length === 0 || !text.includes(MASK_OPEN)) return text;
+  return text.replace(/\uE000(\d+)\uE001/g, (_, i: string) => masks[Number(i)] ?? "");
 }
 
 function kindOf(ruleId: string): string {
   return ruleId.replace(/^@secretlint\/secretlint-rule-/, "");
 }
 
-/** Card-like digit runs are only redacted when they pass the Luhn check, so ids and timestamps survive. */
-function luhnValid(candidate: string): boolean {
-  const digits = candidate.replace(/\D/g, "");
-  if (digits.length < 13 || digits.length > 19) return false;
-  let sum = 0;
-  for (let i = 0; i < digits.length; i++) {
-    let d = Number(digits[digits.length - 1 - i]);
-    if (i % 2 === 1) {
-      d *= 2;
-      if (d > 9) d -= 9;
-    }
-    sum += d;
-  }
-  return sum % 10 === 0;
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return (
+    Boolean(value) && typeof value === "object" && !Array.isArray(value) && !(value instanceof Uint8Array)
+  );
 }
 
-/** Everything telemetry put into a group, redacted before evidence or analysis sees it. */
+function collectStrings(value: unknown, into: string[]): void {
+  if (typeof value === "string") into.push(value);
+  else if (Array.isArray(value)) for (const v of value) collectStrings(v, into);
+  else if (isPlainObject(value)) {
+    for (const [k, v] of Object.entries(value)) {
+      into.push(k);
+      collectStrings(v, into);
+    }
+  }
+}
+
+/** Rebuilds a value in collectStrings' order, taking each string from `next`. */
+function rebuild(value: unknown, next: () => string): unknown {
+  if (typeof value === "string") return next();
+  if (Array.isArray(value)) return value.map((v) => rebuild(v, next));
+  if (isPlainObject(value)) {
+    const out: Record<string, unknown> = {};
+    for (const v of Object.values(value)) {
+      const key = next();
+      out[key] = rebuild(v, next);
+    }
+    return out;
+  }
+  return value;
+}
+
+/** Everything telemetry put into a group, redacted (in one batch) before evidence or analysis sees it. */
 export async function redactGroup<G extends RedactableGroup>(group: G, redactor: Redactor): Promise<G> {
+  const text = await redactor.redactDeep({
+    title: group.title,
+    slug: group.slug,
+    message: group.grouping.message,
+    samples: group.samples.map((s) => ({ name: s.name, message: s.message, stacktrace: s.stacktrace })),
+    attributes: group.samples.map((s) => s.attributes),
+  });
   return {
     ...group,
-    title: await redactor.redact(group.title),
-    slug: await redactor.redact(group.slug),
-    grouping: { ...group.grouping, message: await redactor.redact(group.grouping.message) },
-    samples: await Promise.all(
-      group.samples.map(async (sample) => ({
-        ...sample,
-        name: await redactor.redact(sample.name),
-        message: await redactor.redact(sample.message),
-        stacktrace: await redactor.redactPreservingLines(sample.stacktrace),
-        attributes: await redactor.redactDeep(sample.attributes),
-      })),
-    ),
+    title: text.title,
+    slug: text.slug,
+    grouping: { ...group.grouping, message: text.message },
+    samples: group.samples.map((sample, i) => ({
+      ...sample,
+      ...text.samples[i],
+      attributes: text.attributes[i] ?? {},
+    })),
   };
 }
 

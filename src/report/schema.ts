@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { AnalysisSchema } from "../analysis/analysis.ts";
+import { identifier } from "../identifiers.ts";
 
 /** report.json, version 1. Scripts depend on it: changes are additive only. */
 export const REPORT_VERSION = 1;
@@ -7,14 +8,14 @@ export const REPORT_VERSION = 1;
 const ActionSchema = z.object({
   kind: z.enum(["pull_request", "incident"]),
   status: z.enum(["created", "updated", "skipped", "dry_run", "failed"]),
-  url: z.string().optional(),
-  path: z.string().optional(),
+  url: identifier(z.string()).optional(),
+  path: identifier(z.string()).optional(),
   reason: z.string().optional(),
 });
 
 const SuspectSchema = z.object({
-  commitSha: z.string(),
-  path: z.string(),
+  commitSha: identifier(z.string()),
+  path: identifier(z.string()),
   line: z.number().int().optional(),
   score: z.number(),
   reason: z.string(),
@@ -22,13 +23,13 @@ const SuspectSchema = z.object({
 
 export const ReportGroupSchema = z.object({
   rank: z.number().int().positive(),
-  fingerprint: z.string(),
+  fingerprint: identifier(z.string()),
   slug: z.string(),
   title: z.string(),
   kind: z.enum(["exception", "agent_stop_failure", "cost_regression"]),
   service: z.string(),
-  commitSha: z.string().nullable(),
-  issueKey: z.string().nullable(),
+  commitSha: identifier(z.string()).nullable(),
+  issueKey: identifier(z.string()).nullable(),
   environment: z.string().nullable(),
   count: z.number().int().nonnegative(),
   firstSeen: z.iso.datetime(),
@@ -42,11 +43,11 @@ export const ReportGroupSchema = z.object({
     frame: z.string().nullable(),
     message: z.string(),
   }),
-  sampleTraceIds: z.array(z.string()),
-  links: z.object({ traces: z.array(z.string()) }),
+  sampleTraceIds: z.array(identifier(z.string())),
+  links: z.object({ traces: z.array(identifier(z.string())) }),
   commit: z.object({ subject: z.string(), author: z.string(), authoredAt: z.string() }).nullable(),
   diffUnavailable: z.string().nullable(),
-  repository: z.string().nullable(),
+  repository: identifier(z.string()).nullable(),
   repositorySource: z.enum(["config", "span", "env"]).nullable(),
   diffNotes: z.array(z.string()),
   /** What the analyst's trimmed diff left out. */
@@ -55,16 +56,16 @@ export const ReportGroupSchema = z.object({
     .object({
       number: z.number().int(),
       title: z.string(),
-      url: z.string(),
-      branch: z.string(),
+      url: identifier(z.string()),
+      branch: identifier(z.string()),
       author: z.string().nullable(),
       mergedAt: z.string().nullable(),
     })
     .nullable(),
   workItem: z
     .object({
-      key: z.string(),
-      url: z.string(),
+      key: identifier(z.string()),
+      url: identifier(z.string()),
       summary: z.string(),
       status: z.string(),
       criteriaSource: z.enum(["field", "description", "none"]),

@@ -9,28 +9,7 @@ import { type FakeGitHub, fakePull, loadRepository, startFakeGitHub } from "../f
 import { adf, type FakeJira, startFakeJira } from "../fakes/jira.ts";
 import { runCli } from "../helpers/cli.ts";
 import { exportRequest, jsonLines } from "../helpers/otlp.ts";
-
-// Canaries are assembled at run time so no secret-shaped literal sits in the repository.
-const CANARY = {
-  awsKey: ["AKIA", "CANARY7Q4M2X9B3C"].join(""),
-  githubToken: ["ghp", "_", "Canary0b1c2d3e4f5g6h7i8j9k0l1m2n3o4p5q6r"].join(""),
-  jwt: [
-    "eyJhbGciOiJIUzI1NiJ9",
-    "eyJjYW5hcnkiOiJ5ZXMiLCJzdWIiOiI0MiJ9",
-    "c2lnbmF0dXJlX2NhbmFyeV92YWx1ZQ",
-  ].join("."),
-  email: "canary.person@acme.example",
-  card: "4000 0566 5566 5556",
-  password: "hunter2-canary-pass",
-  keyBody: "MIIEcanaryKEYbodyLINEabcdefghijklmnop",
-};
-const KEY_BLOCK = [
-  "-----BEGIN RSA PRIVATE",
-  " KEY-----\n",
-  CANARY.keyBody,
-  "\n-----END RSA PRIVATE",
-  " KEY-----",
-].join("");
+import { CANARY, CANARY_KEY_BLOCK as KEY_BLOCK } from "../helpers/secrets.ts";
 
 const T0 = Date.parse("2026-11-20T00:00:00Z");
 const WINDOW = ["--since", "2026-11-20T00:00:00Z", "--until", "2026-11-21T00:00:00Z"];

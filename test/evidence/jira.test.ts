@@ -1,11 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { adfToMarkdown } from "../../src/evidence/adf.ts";
-import {
-  createJiraClient,
-  createJiraReader,
-  describeJiraError,
-  issueKeyFor,
-} from "../../src/evidence/jira.ts";
+import { issueKeyFor } from "../../src/evidence/issue-key.ts";
+import { createJiraClient, createJiraReader, describeJiraError } from "../../src/evidence/jira.ts";
 import { adf, type FakeJira, startFakeJira } from "../fakes/jira.ts";
 
 const EMAIL = "triage@acme.example";

@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
+import { leaks } from "../../bench/redaction.ts";
 import { Redactor } from "../../src/evidence/redact.ts";
+import { CANARY, secretCorpus } from "../helpers/secrets.ts";
 
 // Test values are assembled at run time so the repository itself holds no secret-shaped strings.
 const AWS_KEY = ["AKIA", "Z7Q4M2X9B3C8D1E6"].join("");
@@ -65,5 +67,88 @@ describe("Redactor", () => {
     expect(JSON.stringify(out)).not.toMatch(/AKIA|ghp_|dana@/);
     expect((out as { a: string[] }).a[0]).toBe("x [REDACTED:aws-key]");
     expect(redactor.stats.total).toBe(3);
+  });
+});
+
+describe("Redactor keeps code and identifiers intact", () => {
+  const diff = [
+    "diff --git a/src/Auth.java b/src/Auth.java",
+    "index 8161951532971035..4111111111111111 100644",
+    "--- a/src/Auth.java",
+    "+++ b/src/Auth.java",
+    "@@ -10,6 +10,9 @@ class Auth {",
+    "-    String token = token.substring(0, pos);",
+    "+    String token = header.substring(0, pos);",
+    "+    const password = options.password ?? readEnv('DB_PASSWORD');",
+    "+    apiKey = accessToken;",
+    "+    this._authState = inherited;",
+    "+    input_tokens: u?.input_tokens ?? 0,",
+    "+    const credential: Credential = load();",
+    "+    if (token === undefined) throw new Error('no token');",
+    "+    export const TOKEN_ENDPOINT = '/v1/oauth/token';",
+    "+    tokenType: 'installation',",
+    "+    '--header X-Atlassian-Token: no-check'",
+    "+    const started = 1764441281123456789; // ns epoch",
+  ].join("\n");
+
+  it("leaves every line of real code as it was, and a git index line of digits", async () => {
+    const redactor = new Redactor();
+    expect(await redactor.redactPreservingLines(diff)).toBe(diff);
+    expect(redactor.stats.total).toBe(0);
+  });
+
+  it("still redacts a literal secret on the same kind of line", async () => {
+    const redactor = new Redactor();
+    const out = await redactor.redactPreservingLines(
+      `${diff}\n+    const password = "Pa55-${"w0rd"}-prod";\n+    DB_PASSWORD=s3cr3t-${"value"}`,
+    );
+    expect(out).toContain('const password = "[REDACTED:secret]"');
+    expect(out).toContain("DB_PASSWORD=[REDACTED:secret]");
+    expect(out.split("\n")).toHaveLength(diff.split("\n").length + 2);
+  });
+
+  it("never redacts an identifier it is told to keep, even a Luhn-valid one that looks like a card", async () => {
+    const fingerprint = "4111111111111111";
+    const text = `<!-- tracefix:fingerprint=${fingerprint} --> branch triage/${fingerprint}; card 4000 0566 5566 5556`;
+    const redactor = new Redactor();
+    const out = await redactor.redact(text, [fingerprint]);
+    expect(out).toContain(`<!-- tracefix:fingerprint=${fingerprint} -->`);
+    expect(out).toContain(`triage/${fingerprint}`);
+    expect(out).toContain("card [REDACTED:card-number]");
+    expect(redactor.stats.total).toBe(1);
+    // Without the keep list the same fingerprint would be taken for a card: the list is what saves it.
+    expect(await new Redactor().redact(text)).not.toContain(`fingerprint=${fingerprint}`);
+  });
+
+  it("ignores mask characters smuggled in through telemetry", async () => {
+    const out = await new Redactor().redact(`\uE0000\uE001 ${CANARY.awsKey}`, ["keep-me"]);
+    // Unstripped, the smuggled mask would have been restored as the kept identifier.
+    expect(out).toBe("0 [REDACTED:aws-key]");
+  });
+
+  it("does not take timestamps, 7–9-prefixed ids or retina asset names for cards or emails", async () => {
+    const text = "at 1764441281123 id 8161951532971035 logo src=logo-on-light@3x.png";
+    expect(await new Redactor().redact(text)).toBe(text);
+  });
+
+  it("catches every secret in the corpus, in every context it is planted in", async () => {
+    const redactor = new Redactor();
+    const missed: string[] = [];
+    for (const { kind, secret, contexts } of secretCorpus()) {
+      for (const text of contexts)
+        if (leaks(await redactor.redact(text), secret)) missed.push(`${kind}: ${text}`);
+    }
+    expect(missed).toEqual([]);
+  });
+
+  it("redacts a batch of many strings in one pass with each answer in its own place", async () => {
+    const texts = Array.from({ length: 300 }, (_, i) =>
+      i % 50 === 0 ? `k${i} ${CANARY.githubToken}` : `plain ${i}`,
+    );
+    const out = await new Redactor().redactAll(texts);
+    expect(out).toHaveLength(300);
+    out.forEach((text, i) => {
+      expect(text).toBe(i % 50 === 0 ? `k${i} [REDACTED:github-token]` : `plain ${i}`);
+    });
   });
 });

@@ -14,10 +14,10 @@ export interface CliRun {
 /** Runs the real CLI in its own process with only the given environment (no inherited secrets). */
 export function runCli(
   args: string[],
-  options: { cwd?: string; env?: Record<string, string> } = {},
+  options: { cwd?: string; env?: Record<string, string>; nodeOptions?: string[] } = {},
 ): Promise<CliRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
+    const child = spawn(process.execPath, [...(options.nodeOptions ?? []), CLI, ...args], {
       cwd: options.cwd ?? process.cwd(),
       env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...options.env },
     });

@@ -1,75 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { renderReportMarkdown } from "../../src/report/markdown.ts";
 import { type Report, ReportSchema } from "../../src/report/schema.ts";
+import { sampleReportGroup } from "../helpers/report-group.ts";
 
-const group: Report["groups"][number] = {
-  rank: 1,
-  fingerprint: "4969f72c526359e2",
-  slug: "TypeError.applyDiscount.5afcd047",
-  title: "TypeError: a | b\nc (at applyDiscount)",
-  kind: "exception",
-  service: "billing-service",
-  commitSha: "83e0a38854e72c25f3ca08ba49cf59a5d1042195",
-  issueKey: "BILL-142",
-  environment: "prod",
-  count: 14,
-  firstSeen: "2026-11-20T06:21:26.337Z",
-  lastSeen: "2026-11-20T23:12:19.484Z",
-  score: 5.8,
-  newCommit: true,
-  grouping: {
-    version: 1,
-    basis: "derived",
-    exceptionType: "TypeError",
-    frame: "applyDiscount@src/pricing.js",
-    message: "m",
-  },
-  sampleTraceIds: ["cc868beb4d9671dd9c442e3afbef7c54"],
-  links: { traces: [] },
-  commit: { subject: "Support discount codes", author: "Dana", authoredAt: "2026-11-20T05:30:00Z" },
-  diffUnavailable: null,
-  repository: "acme/billing-service",
-  repositorySource: "config",
-  diffNotes: [],
-  diffOmitted: [],
-  pullRequest: {
-    number: 42,
-    title: "Support discount codes",
-    url: "https://github.com/acme/billing-service/pull/42",
-    branch: "feature/BILL-142",
-    author: "dana",
-    mergedAt: null,
-  },
-  workItem: {
-    key: "BILL-142",
-    url: "https://acme.atlassian.net/browse/BILL-142",
-    summary: "Discount codes",
-    status: "Done",
-    criteriaSource: "field",
-    acceptanceCriteria: "- totals apply the code",
-    agentNotes: ["Agent session complete"],
-  },
-  evidenceProblems: ["no permission to read Jira issue SEC-1 (403)"],
-  suspects: [
-    { commitSha: "83e0a38", path: "src/pricing.js", line: 7, score: 1, reason: "on a changed line" },
-  ],
-  analysis: {
-    analyst: "offline",
-    summary: "summary text",
-    rootCause: "root cause text",
-    confidence: 0.9,
-    category: "code_regression",
-    suspect: { commitSha: "83e0a38", path: "src/pricing.js", line: 7, why: "on a changed line" },
-    violatedCriteria: [],
-    evidence: [],
-    investigationSteps: [],
-    fix: null,
-  },
-  actions: [
-    { kind: "incident", status: "dry_run", path: "out/actions/x/incident.md" },
-    { kind: "pull_request", status: "skipped", reason: "no patch: the offline analyst never proposes one" },
-  ],
-};
+const group = sampleReportGroup();
 
 const report: Report = ReportSchema.parse({
   version: 1,

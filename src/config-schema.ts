@@ -36,6 +36,8 @@ export const ConfigFileSchema = z
         allowPathsOutsideDiff: z.boolean().optional(),
         issueType: z.string().min(1).optional(),
         labels: z.array(z.string().regex(/^[\w.:-]+$/, "labels are single words")).optional(),
+        /** Waits (ms) before each look for a ticket, comment or PR whose write reply was lost. */
+        confirmLooksMs: z.array(z.number().int().min(0).max(30_000)).min(1).max(10).optional(),
       })
       .strict()
       .optional(),

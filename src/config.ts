@@ -67,6 +67,7 @@ export interface RunConfig {
     };
     issueType: string;
     labels: string[];
+    confirmLooksMs: number[];
   };
   githubThrottle: boolean;
   analysis: {
@@ -133,6 +134,8 @@ export function loadConfig(options: CliOptions, env: NodeJS.ProcessEnv, cwd: str
       },
       issueType: file.actions?.issueType ?? "Bug",
       labels: file.actions?.labels ?? ["tracefix"],
+      // About 4 s of looks in all: Jira's search usually shows a new issue within a second or two.
+      confirmLooksMs: file.actions?.confirmLooksMs ?? [300, 1_000, 2_500],
     },
     githubThrottle: file.github?.throttle ?? true,
     analysis: {

@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import pLimit from "p-limit";
 import type { ActionResult, ActionSink } from "./actions/action.ts";
 import { DryRunSink } from "./actions/dry-run.ts";
@@ -57,7 +58,9 @@ export async function runTriage(
   const clients = await createClients(config);
   const gather = await createEvidence(config, redactor, clients, ranked);
   const { analyst, summary } = await createAnalyst(config);
-  const sink = createSink(config, redactor, clients);
+  // Marks this run's comments, so one whose reply is lost is found rather than written twice.
+  const runId = `${now().toISOString()}/${randomUUID().slice(0, 8)}`;
+  const sink = createSink(config, redactor, clients, runId);
   // Bounds concurrent GitHub/Jira calls and model calls; the benchmark measures what it costs.
   const limit = pLimit(config.concurrency);
   let done = 0;
@@ -272,7 +275,7 @@ async function createAnalyst(
 }
 
 /** Live writes only when GitHub and Jira are both configured and --dry-run is off. */
-function createSink(config: RunConfig, redactor: Redactor, clients: Clients): ActionSink {
+function createSink(config: RunConfig, redactor: Redactor, clients: Clients, runId: string): ActionSink {
   if (config.dryRunReason || !clients.github || !clients.jira || !config.jira) {
     return new DryRunSink(
       config.outDir,
@@ -288,7 +291,10 @@ function createSink(config: RunConfig, redactor: Redactor, clients: Clients): Ac
       project: config.jira.project,
       issueType: config.actions.issueType,
       baseUrl: config.jira.baseUrl,
+      runId,
+      confirmLooksMs: config.actions.confirmLooksMs,
     },
+    confirmLooksMs: config.actions.confirmLooksMs,
     gate: config.actions.gate,
     labels: config.actions.labels,
     redactor,

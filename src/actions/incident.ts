@@ -1,12 +1,18 @@
-import { withRetry } from "jira.js/core";
+import { isApiError, isNetworkError, isRateLimitError, withRetry } from "jira.js/core";
+import { adfToMarkdown } from "../evidence/adf.ts";
 import type { JiraClient } from "../evidence/jira.ts";
 import type { ActionInput, ActionResult } from "./action.ts";
 import { bullets, code, document, heading, link, paragraph, strong, text } from "./adf-builder.ts";
+import { type FailureKind, writeOnce } from "./write-once.ts";
 
 export interface IncidentSettings {
   project: string;
   issueType: string;
   baseUrl: string;
+  /** Written into every comment, so a comment whose reply was lost can be found instead of repeated. */
+  runId: string;
+  /** Waits before each look for a write whose reply was lost (Jira's search lags fresh writes). */
+  confirmLooksMs: readonly number[];
 }
 
 export interface IncidentOutcome {
@@ -14,9 +20,57 @@ export interface IncidentOutcome {
   key: string | null;
 }
 
-/** jira.js retries 502/503/504 and, with retryRateLimit, 429 honouring Retry-After. */
+/**
+ * Reads (and writes that are safe to repeat) go through jira.js's withRetry: 502/503/504 and, with
+ * retryRateLimit, 429 honouring Retry-After. Writes that are not safe to repeat go through once().
+ */
 function call<T>(operation: () => Promise<T>): Promise<T> {
   return withRetry(operation, { retryRateLimit: true, maxAttempts: 3, initialDelayMs: 200 });
+}
+
+/** How a failed Jira write is to be read: refused, surely not applied, or maybe applied. */
+export function classifyJiraFailure(error: unknown): FailureKind {
+  if (isRateLimitError(error)) return { kind: "not_applied", waitMs: error.retryAfterMs ?? 1_000 };
+  if (isNetworkError(error)) {
+    // A connection that was never made carried no request; a reset or a timeout may have.
+    return ["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN"].includes(error.code ?? "")
+      ? { kind: "not_applied", waitMs: 500 }
+      : { kind: "ambiguous" };
+  }
+  if (isApiError(error)) return error.status >= 500 ? { kind: "ambiguous" } : { kind: "final" };
+  // An unreadable or unexpected reply to a write: it may well have been applied.
+  return { kind: "ambiguous" };
+}
+
+function once<T>(settings: IncidentSettings, write: () => Promise<T>, find: () => Promise<T | null>) {
+  return writeOnce({ write, find, classify: classifyJiraFailure, lookDelaysMs: settings.confirmLooksMs });
+}
+
+/** A comment carrying this run's marker, written once however its reply fares. */
+async function commentOnce(
+  jira: JiraClient,
+  settings: IncidentSettings,
+  key: string,
+  body: ReturnType<typeof document>,
+): Promise<void> {
+  const marker = runMarker(settings.runId);
+  const marked = { ...body, content: [...body.content, paragraph(marker)] };
+  await once(
+    settings,
+    () => jira.issueComments.addComment({ issueIdOrKey: key, body: marked }).then(() => true),
+    async () => {
+      const page = await jira.issueComments.getComments({
+        issueIdOrKey: key,
+        maxResults: 50,
+        orderBy: "-created",
+      });
+      return (page.comments ?? []).some((c) => adfToMarkdown(c.body).includes(marker)) ? true : null;
+    },
+  );
+}
+
+export function runMarker(runId: string): string {
+  return `tracefix run ${runId}`;
 }
 
 /**
@@ -67,12 +121,7 @@ export async function upsertIncident(
       | { name?: string; statusCategory?: { key?: string } }
       | undefined;
     const resolved = status?.statusCategory?.key === "done";
-    await call(() =>
-      jira.issueComments.addComment({
-        issueIdOrKey: existingKey,
-        body: recurrenceComment(input, resolved),
-      }),
-    );
+    await commentOnce(jira, settings, existingKey, recurrenceComment(input, resolved));
     return {
       key: existingKey,
       result: {
@@ -85,35 +134,39 @@ export async function upsertIncident(
       },
     };
   }
-  const created = await call(() =>
-    jira.issues.createIssue({
-      fields: {
-        project: { key: settings.project },
-        issuetype: { name: settings.issueType },
-        summary: `[tracefix] ${group.service}: ${group.title}`.slice(0, 250),
-        description: incidentDocument(input, prNote),
-        labels: ["tracefix", label],
-      },
-    }),
+  const created = await once(
+    settings,
+    async () => {
+      const reply = await jira.issues.createIssue({
+        fields: {
+          project: { key: settings.project },
+          issuetype: { name: settings.issueType },
+          summary: `[tracefix] ${group.service}: ${group.title}`.slice(0, 250),
+          description: incidentDocument(input, prNote),
+          labels: ["tracefix", label],
+        },
+      });
+      // jira.js in "warn" mode hands back an unreadable body as is: the ticket may well exist.
+      if (!reply?.key) throw new Error("Jira did not return the new ticket's key");
+      return reply.key;
+    },
+    async () => (await ticketsWithLabel(jira, settings, label, ["labels"]))[0]?.key ?? null,
   );
-  // jira.js in "warn" mode hands back an unreadable body as is: no key means we cannot link it.
-  // The ticket may exist; the next night finds it by its label.
-  if (!created?.key) throw new Error("Jira did not return the new ticket's key");
-  const key: string | null = created.key;
+  const key: string | null = created.value;
   const duplicateOf = key ? await olderTicket(jira, settings, label, key) : null;
   if (key && duplicateOf) {
     // An overlapping run won the race. Jira has no uniqueness check, so say so on ours and point
     // at the older ticket; later nights only ever find and update the oldest one.
-    await call(() =>
-      jira.issueComments.addComment({
-        issueIdOrKey: key,
-        body: document(
-          paragraph(
-            strong("Duplicate: "),
-            `an overlapping tracefix run opened ${duplicateOf} for the same fingerprint first; follow that ticket.`,
-          ),
+    await commentOnce(
+      jira,
+      settings,
+      key,
+      document(
+        paragraph(
+          strong("Duplicate: "),
+          `an overlapping tracefix run opened ${duplicateOf} for the same fingerprint first; follow that ticket.`,
         ),
-      }),
+      ),
     );
     return {
       key: duplicateOf,
@@ -130,12 +183,17 @@ export async function upsertIncident(
   if (key && origin) {
     const ticket = key;
     try {
-      await call(() =>
-        jira.issueLinks.linkIssues({
-          type: { name: "Relates" },
-          inwardIssue: { key: ticket },
-          outwardIssue: { key: origin },
-        }),
+      await once(
+        settings,
+        () =>
+          jira.issueLinks
+            .linkIssues({
+              type: { name: "Relates" },
+              inwardIssue: { key: ticket },
+              outwardIssue: { key: origin },
+            })
+            .then(() => true),
+        async () => ((await linkedKeys(jira, ticket)).includes(origin) ? true : null),
       );
     } catch (error) {
       linkNote = `; could not link ${origin} (${error instanceof Error ? error.message : String(error)})`;
@@ -147,9 +205,21 @@ export async function upsertIncident(
       kind: "incident",
       status: "created",
       ...(key ? { url: browseUrl(settings, key) } : {}),
-      reason: `${key ?? "ticket"} created${linkNote}`,
+      reason: `${key ?? "ticket"} created${created.recovered ? " (the reply was lost; found by its label)" : ""}${linkNote}`,
     },
   };
+}
+
+/** Keys of the issues a ticket links to (any direction), from its issuelinks field. */
+async function linkedKeys(jira: JiraClient, key: string): Promise<string[]> {
+  const issue = await jira.issues.getIssue({ issueIdOrKey: key, fields: ["issuelinks"] });
+  const links = (issue.fields?.issuelinks ?? []) as Array<{
+    outwardIssue?: { key?: string };
+    inwardIssue?: { key?: string };
+  }>;
+  return links
+    .flatMap((l) => [l.outwardIssue?.key, l.inwardIssue?.key])
+    .filter((k): k is string => Boolean(k));
 }
 
 async function olderTicket(

@@ -14,6 +14,7 @@ export interface LiveSinkOptions {
   gate: GateSettings;
   labels: string[];
   redactor: Redactor;
+  confirmLooksMs: readonly number[];
 }
 
 /**
@@ -77,6 +78,7 @@ export class LiveSink implements ActionSink {
         body: await redactor.redact(renderPullRequestBody(input, fix, ticketUrl), keep),
         labels: this.options.labels,
         files: gate.files,
+        confirmLooksMs: this.options.confirmLooksMs,
       });
     } catch (error) {
       return [ticket.result, { kind: "pull_request", status: "failed", reason: describe("GitHub", error) }];

@@ -2,6 +2,7 @@ import type { GitHubClient } from "../evidence/github.ts";
 import type { RepoRef } from "../evidence/repository.ts";
 import { type ActionResult, branchFor } from "./action.ts";
 import { applyFilePatches, type FilePatch } from "./gate.ts";
+import { type FailureKind, writeOnce } from "./write-once.ts";
 
 export interface DraftPullRequest {
   repo: RepoRef;
@@ -10,6 +11,8 @@ export interface DraftPullRequest {
   body: string;
   labels: string[];
   files: FilePatch[];
+  /** Waits before each look for the PR when the reply to its creation was lost. */
+  confirmLooksMs: readonly number[];
 }
 
 const COMMIT_MARKER = "tracefix-fingerprint:";
@@ -74,26 +77,19 @@ export async function openDraftPullRequest(
     }
   }
 
-  let number: number;
-  let url: string;
+  // GitHub refuses a second open PR for one head (422), but its retry would then report our own
+  // PR as someone else's: the create is sent without the retry plugin, and a lost reply is
+  // confirmed by looking the PR up by its branch.
+  let created: Awaited<ReturnType<typeof createPull>>;
   try {
-    const { data: pull } = await octokit.rest.pulls.create({
-      owner,
-      repo,
-      title: pr.title,
-      head: branch,
-      base,
-      body: pr.body,
-      draft: true,
-    });
-    number = pull.number;
-    url = pull.html_url;
+    created = await createPull(octokit, pr, branch, base);
   } catch (error) {
     if (status(error) !== 422) throw error;
     const raced = await findPullRequest(octokit, pr.repo, branch);
     if (raced) return raced;
     throw error;
   }
+  const { number, url } = created.value;
   try {
     if (pr.labels.length > 0)
       await octokit.rest.issues.addLabels({ owner, repo, issue_number: number, labels: pr.labels });
@@ -105,7 +101,58 @@ export async function openDraftPullRequest(
       reason: `draft PR #${number} opened; labels not added (${message(error)})`,
     };
   }
-  return { kind: "pull_request", status: "created", url, reason: `draft PR #${number} on ${branch}` };
+  const note = created.recovered ? " (the reply was lost; found by its branch)" : "";
+  return { kind: "pull_request", status: "created", url, reason: `draft PR #${number} on ${branch}${note}` };
+}
+
+function createPull(octokit: GitHubClient, pr: DraftPullRequest, branch: string, base: string) {
+  const { owner, repo } = pr.repo;
+  return writeOnce({
+    write: async () => {
+      const { data } = await octokit.rest.pulls.create({
+        owner,
+        repo,
+        title: pr.title,
+        head: branch,
+        base,
+        body: pr.body,
+        draft: true,
+        request: { retries: 0 },
+      });
+      // An unreadable reply carries no number: the PR may exist all the same.
+      if (typeof data?.number !== "number" || !data.html_url)
+        throw new Error("GitHub did not return the new PR");
+      return { number: data.number, url: data.html_url };
+    },
+    find: async () => {
+      const { data } = await octokit.rest.pulls.list({
+        owner,
+        repo,
+        head: `${owner}:${branch}`,
+        state: "all",
+        per_page: 5,
+      });
+      const pull = data[0];
+      return pull ? { number: pull.number, url: pull.html_url } : null;
+    },
+    classify: classifyGitHubFailure,
+    lookDelaysMs: pr.confirmLooksMs,
+  });
+}
+
+/** Octokit errors: 5xx and transport failures (no status, or the 500 Octokit gives them) may have applied. */
+export function classifyGitHubFailure(error: unknown): FailureKind {
+  const code = status(error);
+  if (code === undefined || code >= 500) return { kind: "ambiguous" };
+  if (code === 429) return { kind: "not_applied", waitMs: retryAfterMs(error) };
+  return { kind: "final" };
+}
+
+function retryAfterMs(error: unknown): number {
+  const headers = (error as { response?: { headers?: Record<string, string | undefined> } }).response
+    ?.headers;
+  const seconds = Number(headers?.["retry-after"] ?? 1);
+  return Number.isFinite(seconds) ? seconds * 1000 : 1000;
 }
 
 async function findPullRequest(

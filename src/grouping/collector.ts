@@ -1,6 +1,6 @@
 import { environmentOf, exceptionOf, issueKeyOf, repositoryUrlOf } from "../telemetry/conventions.ts";
 import { spanFromFields } from "../telemetry/fields.ts";
-import type { AggregateRow, SpanSink } from "../telemetry/source.ts";
+import type { AggregateRow, CauseCounts, SpanSink } from "../telemetry/source.ts";
 import type { Attributes, AttributeValue, TelemetrySpan } from "../telemetry/span.ts";
 import { fingerprintFor, type GroupIdentity } from "./fingerprint.ts";
 
@@ -59,7 +59,14 @@ export class GroupCollector implements SpanSink {
    * proportion to the samples; totals always add up to what the backend counted.
    */
   addAggregate(row: AggregateRow): void {
-    const spans = row.samples.length > 0 ? row.samples : [describeFromKeys(row)];
+    // Causes with no message and no stack (agent failures, exceptions kept only on span events)
+    // say nothing the coarse keys did not: the samples decide, as below.
+    const causes = row.causes ?? [];
+    if (causes.some((c) => Object.values(c.keys).some((v) => v !== ""))) {
+      this.addCauses(row, causes);
+      return;
+    }
+    const spans = row.samples.length > 0 ? row.samples : [describeFromKeys(row.keys, row.lastSeenMs)];
     const byFingerprint = new Map<string, TelemetrySpan[]>();
     for (const span of spans) {
       const fingerprint = fingerprintFor(span).fingerprint;
@@ -82,6 +89,56 @@ export class GroupCollector implements SpanSink {
         keepLatestSamples(group.samples, span);
       }
     });
+  }
+
+  /**
+   * A server-side group counted per cause (distinct message and stack): each cause is
+   * fingerprinted like a span, so counts and first/last seen per fingerprint are the backend's
+   * own, and two causes that share an exception type stay two groups. Samples join the
+   * fingerprint they belong to; a cause with none among them keeps its message and stack as one.
+   */
+  private addCauses(row: AggregateRow, causes: CauseCounts[]): void {
+    const parts = new Map<string, { span: TelemetrySpan; count: number; first: number; last: number }>();
+    for (const cause of causes) {
+      const span = describeFromKeys({ ...row.keys, ...cause.keys }, cause.lastSeenMs);
+      const fingerprint = fingerprintFor(span).fingerprint;
+      const part = parts.get(fingerprint);
+      if (part) {
+        part.count += cause.count;
+        part.first = Math.min(part.first, cause.firstSeenMs);
+        part.last = Math.max(part.last, cause.lastSeenMs);
+      } else {
+        parts.set(fingerprint, {
+          span,
+          count: cause.count,
+          first: cause.firstSeenMs,
+          last: cause.lastSeenMs,
+        });
+      }
+    }
+    // Past the per-group cause limit the backend's total is larger: share the rest by proportion.
+    const counted = [...parts.values()].reduce((n, p) => n + p.count, 0);
+    const rest = splitCount(
+      Math.max(0, row.count - counted),
+      [...parts.values()].map((p) => p.count),
+    );
+    [...parts.values()].forEach((part, i) => {
+      const group = this.groupOf(part.span);
+      this.absorb(group, part.span, part.count + (rest[i] ?? 0), part.first, part.last);
+      group.sampled = true;
+    });
+    for (const span of row.samples) {
+      const fingerprint = fingerprintFor(span).fingerprint;
+      const part = parts.get(fingerprint);
+      if (!part) continue;
+      const group = this.groupOf(span);
+      this.absorb(group, span, 0, part.first, part.last);
+      keepLatestSamples(group.samples, span);
+    }
+    for (const part of parts.values()) {
+      const group = this.groupOf(part.span);
+      if (group.samples.length === 0) keepLatestSamples(group.samples, part.span);
+    }
   }
 
   noteCommitSeen(commitSha: string, timeMs: number): void {
@@ -160,12 +217,12 @@ export function splitCount(total: number, weights: readonly number[]): number[] 
 }
 
 /** A stand-in span built from the group-by values when the backend gave no sample. */
-function describeFromKeys(row: AggregateRow): TelemetrySpan {
-  return spanFromFields(row.keys, {
+function describeFromKeys(keys: Record<string, string>, timeMs: number): TelemetrySpan {
+  return spanFromFields(keys, {
     traceId: "",
     spanId: "",
-    name: row.keys.name ?? "",
-    timeMs: row.lastSeenMs,
+    name: keys.name ?? "",
+    timeMs,
     isError: true,
     statusMessage: "",
   });

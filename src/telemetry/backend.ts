@@ -1,5 +1,5 @@
 import pLimit from "p-limit";
-import type { AggregateRow, SourceStats, SpanSink, TimeWindow } from "./source.ts";
+import type { AggregateRow, CauseCounts, SourceStats, SpanSink, TimeWindow } from "./source.ts";
 import type { TelemetrySpan } from "./span.ts";
 
 /** What the query backends (SigNoz, Honeycomb) share: client settings and sampling limits. */
@@ -16,6 +16,8 @@ export const SAMPLES_PER_QUERY = 5;
 export const PRIOR_COMMIT_LOOKBACK_MS = 7 * 86_400_000;
 // Server-side group rows fetched per run; past this the smallest groups are reported as left out.
 export const MAX_GROUP_ROWS = 1000;
+// Distinct message/stack pairs counted per group; past this the rest is shared out by proportion.
+export const CAUSES_PER_GROUP = 100;
 
 /** "service.name=billing exception.type=TypeError" for messages about one server-side group. */
 export function describeKeys(keys: Record<string, string>): string {
@@ -37,29 +39,45 @@ export interface AggregateDelivery {
   options: BackendOptions;
   concurrency: number;
   fetchSamples: (group: GroupCounts) => Promise<TelemetrySpan[]>;
+  /** The group counted per distinct message and stack trace (one aggregate query). */
+  fetchCauses: (group: GroupCounts) => Promise<CauseCounts[]>;
 }
 
 /**
- * The shared tail of every query backend: sample the largest groups (bounded concurrency), hand
- * each group to the sink, and keep a failed sample query from costing the group its count.
+ * The shared tail of every query backend: for the largest groups (bounded concurrency), count
+ * them per cause and fetch samples, hand each group to the sink, and keep a failed query from
+ * costing the group its count. Requests: two per sampled group, whatever the number of spans.
  */
 export async function deliverAggregates(delivery: AggregateDelivery): Promise<void> {
   const { groups, window, sink, stats, options } = delivery;
-  if (groups.length >= MAX_GROUP_ROWS) {
-    stats.problems.push({ message: `more than ${MAX_GROUP_ROWS} groups; the smallest were not fetched` });
-  }
   for (const sha of delivery.priorCommits) sink.noteCommitSeen(sha.toLowerCase(), window.sinceMs - 1);
   const limit = pLimit(delivery.concurrency);
   const rows = await Promise.all(
     groups.map(async (group, index): Promise<AggregateRow> => {
       if (index >= options.sampleGroups) return { ...group, samples: [] };
-      try {
-        return { ...group, samples: await limit(() => delivery.fetchSamples(group)) };
-      } catch (error) {
-        const message = error instanceof Error ? error.message : String(error);
-        stats.problems.push({ message: `samples for ${describeKeys(group.keys)} unavailable: ${message}` });
-        return { ...group, samples: [] };
+      const [causes, samples] = await limit(() =>
+        Promise.all([
+          delivery.fetchCauses(group).catch((error: unknown) => {
+            stats.problems.push({
+              message: `per-cause counts for ${describeKeys(group.keys)} unavailable (${messageOf(error)}); its count is shared out by its samples`,
+            });
+            return [];
+          }),
+          delivery.fetchSamples(group).catch((error: unknown) => {
+            stats.problems.push({
+              message: `samples for ${describeKeys(group.keys)} unavailable: ${messageOf(error)}`,
+            });
+            return [];
+          }),
+        ]),
+      );
+      const counted = causes.reduce((n, c) => n + c.count, 0);
+      if (causes.length >= CAUSES_PER_GROUP && counted < group.count) {
+        stats.problems.push({
+          message: `${describeKeys(group.keys)} has more than ${CAUSES_PER_GROUP} distinct messages; ${group.count - counted} occurrence(s) were shared out by proportion`,
+        });
       }
+      return { ...group, samples, ...(causes.length > 0 ? { causes } : {}) };
     }),
   );
   for (const row of rows) {
@@ -68,4 +86,8 @@ export async function deliverAggregates(delivery: AggregateDelivery): Promise<vo
     if (sha) sink.noteCommitSeen(sha.toLowerCase(), row.firstSeenMs);
     sink.addAggregate(row);
   }
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }

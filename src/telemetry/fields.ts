@@ -24,6 +24,15 @@ export const GROUP_FIELDS: readonly Field[] = [
   attribute("git.repo"),
 ];
 
+/**
+ * What separates two causes inside one server-side group: the rest of what the fingerprint reads.
+ * Grouping by them on the server gives exact counts per cause, normalised and merged locally.
+ */
+export const CAUSE_FIELDS: readonly Field[] = [
+  attribute("exception.message"),
+  attribute("exception.stacktrace"),
+];
+
 export const SAMPLE_FIELDS: readonly Field[] = [
   ...GROUP_FIELDS,
   resource("service.version"),

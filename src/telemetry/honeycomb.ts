@@ -1,19 +1,22 @@
 import { UsageError } from "../usage-error.ts";
 import {
   type BackendOptions,
+  CAUSES_PER_GROUP,
   deliverAggregates,
   type GroupCounts,
-  MAX_GROUP_ROWS,
   PRIOR_COMMIT_LOOKBACK_MS,
   SAMPLES_PER_QUERY,
 } from "./backend.ts";
 import { AGENT_STOP_FAILURE, AGENT_TURN_STOP } from "./conventions.ts";
-import { GROUP_FIELDS, SAMPLE_FIELDS, spanFromFields } from "./fields.ts";
+import { CAUSE_FIELDS, type Field, GROUP_FIELDS, SAMPLE_FIELDS, spanFromFields } from "./fields.ts";
 import { BackendError, createJsonClient, type JsonClient } from "./http.ts";
 import type { SourceStats, SpanSink, TelemetrySource, TimeWindow } from "./source.ts";
 import type { TelemetrySpan } from "./span.ts";
 
 const MAX_BUCKETS = 500;
+// Honeycomb's result rows: 1,000 with the time series on, up to 10,000 with it off.
+const MAX_SERIES_ROWS = 1_000;
+const MAX_RESULT_ROWS = 10_000;
 // Query runs are rate-limited per key (about 10 a minute); two at a time keeps 429s rare.
 const SAMPLE_CONCURRENCY = 2;
 const FIRST_POLL_MS = 200;
@@ -30,9 +33,10 @@ type Filter = { column: string; op: string; value?: unknown };
 
 /**
  * Honeycomb Query Data API: create a query spec, run it, poll until complete. One grouped COUNT
- * query (its time series gives first/last seen), one prior-commit query, then one sample query per
- * top group broken down by trace id. Honeycomb keeps no raw rows, so a sample's time is its group's
- * last-seen time.
+ * query (its time series gives first/last seen; a series-free run adds groups past 1,000), one
+ * prior-commit query, then per top group one COUNT broken down by message and stack (exact counts
+ * per cause) and one sample query broken down by trace id. Honeycomb keeps no raw rows, so a
+ * sample's time is its group's last-seen time.
  */
 export class HoneycombSource implements TelemetrySource {
   readonly name = "honeycomb" as const;
@@ -112,7 +116,7 @@ export class HoneycombSource implements TelemetrySource {
         ...timeRange(window.sinceMs, window.untilMs),
         granularity,
         orders: [{ op: "COUNT", order: "descending" }],
-        limit: MAX_GROUP_ROWS,
+        limit: MAX_SERIES_ROWS,
       });
       if (grouped.queryUrl) stats.queryLinks?.push(grouped.queryUrl);
       const prior = await this.run({
@@ -120,10 +124,19 @@ export class HoneycombSource implements TelemetrySource {
         breakdowns: ["build.commit_sha"],
         filters: [{ column: "build.commit_sha", op: "exists" }],
         ...timeRange(window.sinceMs - PRIOR_COMMIT_LOOKBACK_MS, window.sinceMs),
-        limit: MAX_GROUP_ROWS,
+        limit: MAX_SERIES_ROWS,
       });
+      const groups = toGroups(grouped, granularity * 1000, window, GROUP_FIELDS);
+      if (grouped.rows.length >= MAX_SERIES_ROWS) {
+        const tail = await this.longTail(window, groups);
+        groups.push(...tail.groups);
+        if (tail.truncated)
+          stats.problems.push({
+            message: `more than ${MAX_RESULT_ROWS} groups; the smallest were not fetched`,
+          });
+      }
       await deliverAggregates({
-        groups: toGroups(grouped, granularity * 1000, window),
+        groups,
         priorCommits: prior.rows
           .map((row) => row["build.commit_sha"])
           .filter((sha): sha is string => typeof sha === "string" && sha !== ""),
@@ -133,11 +146,55 @@ export class HoneycombSource implements TelemetrySource {
         options: this.options,
         concurrency: SAMPLE_CONCURRENCY,
         fetchSamples: (group) => this.samplesFor(group, window),
+        fetchCauses: async (group) =>
+          toGroups(
+            await this.run({
+              calculations: [{ op: "COUNT" }],
+              breakdowns: CAUSE_FIELDS.map((f) => f.name),
+              filters: groupFilters(group.keys),
+              filter_combination: "AND",
+              ...timeRange(window.sinceMs, window.untilMs),
+              granularity,
+              orders: [{ op: "COUNT", order: "descending" }],
+              limit: CAUSES_PER_GROUP,
+            }),
+            granularity * 1000,
+            window,
+            CAUSE_FIELDS,
+          ),
       });
     } finally {
       stats.requests = this.client.requests;
     }
     return stats;
+  }
+
+  /**
+   * Groups past the first 1,000. Honeycomb returns at most 1,000 rows while the time series is on
+   * and up to 10,000 with it off, so the tail comes from a series-free run of the same breakdown:
+   * exact counts, and the window's bounds for first/last seen (no series to read them from).
+   */
+  private async longTail(
+    window: TimeWindow,
+    head: GroupCounts[],
+  ): Promise<{ groups: GroupCounts[]; truncated: boolean }> {
+    const tail = await this.run({
+      calculations: [{ op: "COUNT" }],
+      breakdowns: GROUP_FIELDS.map((f) => f.name),
+      filters: [
+        { column: "error", op: "=", value: true },
+        { column: "name", op: "=", value: AGENT_STOP_FAILURE },
+      ],
+      filter_combination: "OR",
+      ...timeRange(window.sinceMs, window.untilMs),
+      orders: [{ op: "COUNT", order: "descending" }],
+      limit: MAX_SERIES_ROWS,
+    });
+    const known = new Set(head.map((g) => JSON.stringify(g.keys)));
+    return {
+      groups: toGroups(tail, 0, window, GROUP_FIELDS).filter((g) => !known.has(JSON.stringify(g.keys))),
+      truncated: tail.rows.length >= MAX_RESULT_ROWS,
+    };
   }
 
   private async samplesFor(group: GroupCounts, window: TimeWindow): Promise<TelemetrySpan[]> {
@@ -171,10 +228,13 @@ export class HoneycombSource implements TelemetrySource {
     const dataset = encodeURIComponent(this.dataset);
     const query = (await this.client.call("POST", `/1/queries/${dataset}`, spec)) as { id?: string };
     if (!query.id) throw new BackendError("Honeycomb", 200, "query creation returned no id");
+    // Honeycomb honours `limit` (up to 10,000) only with the series off; with it on, results stop
+    // at 1,000 and a limit there is refused by a strict server.
+    const withSeries = "granularity" in spec;
     let result = (await this.client.call("POST", `/1/query_results/${dataset}`, {
       query_id: query.id,
-      disable_series: !("granularity" in spec),
-      limit: 10_000,
+      disable_series: !withSeries,
+      ...(withSeries ? {} : { limit: MAX_RESULT_ROWS }),
     })) as RawResult;
     const deadline = Date.now() + this.options.timeoutMs;
     let wait = this.firstPollMs;
@@ -229,21 +289,29 @@ function groupFilters(keys: Record<string, string>): Filter[] {
   ];
 }
 
-function keysOf(data: Record<string, unknown>): Record<string, string> {
+function keysOf(data: Record<string, unknown>, fields: readonly Field[]): Record<string, string> {
   return Object.fromEntries(
-    GROUP_FIELDS.map(({ name }) => {
+    fields.map(({ name }) => {
       const value = data[name];
       return [name, value === null || value === undefined ? "" : String(value)];
     }),
   );
 }
 
-/** Counts come from the results; first/last seen from the non-empty buckets of the series. */
-function toGroups(result: QueryResult, bucketMs: number, window: TimeWindow): GroupCounts[] {
+/**
+ * Counts come from the results; first/last seen from the non-empty buckets of the series (or the
+ * window's bounds when the series was off).
+ */
+function toGroups(
+  result: QueryResult,
+  bucketMs: number,
+  window: TimeWindow,
+  fields: readonly Field[],
+): GroupCounts[] {
   const seen = new Map<string, { first: number; last: number }>();
   for (const point of result.series) {
     if (!(Number(point.data.COUNT) > 0)) continue;
-    const id = JSON.stringify(keysOf(point.data));
+    const id = JSON.stringify(keysOf(point.data, fields));
     const at = Date.parse(point.time);
     if (Number.isNaN(at)) continue;
     const current = seen.get(id);
@@ -251,13 +319,13 @@ function toGroups(result: QueryResult, bucketMs: number, window: TimeWindow): Gr
   }
   return result.rows
     .map((row) => {
-      const keys = keysOf(row);
+      const keys = keysOf(row, fields);
       const times = seen.get(JSON.stringify(keys));
       return {
         keys,
         count: Math.round(Number(row.COUNT) || 0),
         firstSeenMs: Math.max(window.sinceMs, times?.first ?? window.sinceMs),
-        lastSeenMs: Math.min(window.untilMs - 1, (times?.last ?? window.untilMs - bucketMs) + bucketMs - 1),
+        lastSeenMs: times ? Math.min(window.untilMs - 1, times.last + bucketMs - 1) : window.untilMs - 1,
       };
     })
     .filter((g) => g.count > 0)

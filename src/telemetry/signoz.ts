@@ -1,6 +1,7 @@
 import { UsageError } from "../usage-error.ts";
 import {
   type BackendOptions,
+  CAUSES_PER_GROUP,
   deliverAggregates,
   type GroupCounts,
   MAX_GROUP_ROWS,
@@ -8,7 +9,7 @@ import {
   SAMPLES_PER_QUERY,
 } from "./backend.ts";
 import { AGENT_STOP_FAILURE } from "./conventions.ts";
-import { type Field, GROUP_FIELDS, SAMPLE_FIELDS, spanFromFields } from "./fields.ts";
+import { CAUSE_FIELDS, type Field, GROUP_FIELDS, SAMPLE_FIELDS, spanFromFields } from "./fields.ts";
 import { BackendError, createJsonClient, type JsonClient } from "./http.ts";
 import type { SourceStats, SpanSink, TelemetrySource, TimeWindow } from "./source.ts";
 import type { TelemetrySpan } from "./span.ts";
@@ -20,7 +21,8 @@ const TRIAGE_FILTER = `(has_error = true OR name = '${AGENT_STOP_FAILURE}')`;
 /**
  * SigNoz query-range API v5. The counting runs in ClickHouse: one time-series query groups and
  * counts (and gives first/last seen per group), one scalar query lists commits that ran before the
- * window, then one raw query per top group fetches sample spans. Requests grow with groups, not spans.
+ * window, then per top group one time-series query counts it per cause (message and stack) and
+ * one raw query fetches sample spans. Requests grow with groups, not spans.
  */
 export class SignozSource implements TelemetrySource {
   readonly name = "signoz" as const;
@@ -64,7 +66,13 @@ export class SignozSource implements TelemetrySource {
     };
     try {
       const step = Math.max(60, Math.ceil((window.untilMs - window.sinceMs) / 1000 / MAX_BUCKETS));
-      const groups = parseSeries(await this.query(seriesRequest(window, step)), step * 1000, window);
+      const groups = parseSeries(
+        await this.query(seriesRequest(window, step, TRIAGE_FILTER, GROUP_FIELDS, MAX_GROUP_ROWS)),
+        step * 1000,
+        window,
+      );
+      if (groups.length >= MAX_GROUP_ROWS)
+        stats.problems.push({ message: `more than ${MAX_GROUP_ROWS} groups; the smallest were not fetched` });
       const prior = await this.query(
         scalarRequest(
           window.sinceMs - PRIOR_COMMIT_LOOKBACK_MS,
@@ -88,6 +96,14 @@ export class SignozSource implements TelemetrySource {
         fetchSamples: async (group) =>
           parseRaw(await this.query(rawRequest(window, sampleFilter(group.keys)))).map((row) =>
             this.toSpan(row),
+          ),
+        fetchCauses: async (group) =>
+          parseSeries(
+            await this.query(
+              seriesRequest(window, step, sampleFilter(group.keys), CAUSE_FIELDS, CAUSES_PER_GROUP),
+            ),
+            step * 1000,
+            window,
           ),
       });
     } finally {
@@ -139,14 +155,20 @@ function key(field: Field) {
 
 const COUNT_DESC = [{ key: { name: "count()" }, direction: "desc" }];
 
-function seriesRequest(window: TimeWindow, stepSeconds: number) {
+function seriesRequest(
+  window: TimeWindow,
+  stepSeconds: number,
+  filter: string,
+  groupBy: readonly Field[],
+  limit: number,
+) {
   return envelope(window.sinceMs, window.untilMs, "time_series", {
     stepInterval: stepSeconds,
-    filter: { expression: TRIAGE_FILTER },
+    filter: { expression: filter },
     aggregations: [{ expression: "count()" }],
-    groupBy: GROUP_FIELDS.map(key),
+    groupBy: groupBy.map(key),
     order: COUNT_DESC,
-    limit: MAX_GROUP_ROWS,
+    limit,
     having: { expression: "" },
   });
 }

@@ -15,6 +15,19 @@ export interface AggregateRow {
   /** The backend's group-by values; used to describe the group when no sample could be read. */
   keys: Record<string, string>;
   samples: TelemetrySpan[];
+  /**
+   * The same group counted again per distinct message and stack trace (the cause fields), when
+   * the backend could: the sink fingerprints each cause, so counts per fingerprint are exact.
+   */
+  causes?: CauseCounts[];
+}
+
+export interface CauseCounts {
+  /** The cause fields' values (exception.message, exception.stacktrace). */
+  keys: Record<string, string>;
+  count: number;
+  firstSeenMs: number;
+  lastSeenMs: number;
 }
 
 /** Where a source hands its spans; grouping implements it so sources never depend on grouping. */

@@ -26,7 +26,11 @@ describe("live actions: draft PRs and Jira incidents", () => {
     buildDemoRepo(join(dir, "repo"));
     writeFileSync(
       join(dir, "triage.config.json"),
-      JSON.stringify({ github: { throttle: false }, telemetry: { retries: 1, maxRetryDelayMs: 20 } }),
+      JSON.stringify({
+        github: { throttle: false },
+        telemetry: { retries: 1, maxRetryDelayMs: 20 },
+        actions: { confirmLooksMs: [20, 60, 150] },
+      }),
     );
     github = await startFakeGitHub({ token: "gh" });
     github.repos.set("acme/billing-service", loadRepository(join(dir, "repo"), "acme", "billing-service"));
@@ -49,8 +53,9 @@ describe("live actions: draft PRs and Jira incidents", () => {
   const night = async (
     out: string,
     extraEnv: Record<string, string> = {},
+    extraArgs: string[] = [],
   ): Promise<{ code: number | null; report: Report }> => {
-    const result = await runCli([...demoWindowArgs(), "--json", "--out", out], {
+    const result = await runCli([...demoWindowArgs(), "--json", "--out", out, ...extraArgs], {
       cwd: dir,
       env: {
         ...liveEnv(github, jira, claude),
@@ -132,9 +137,10 @@ describe("live actions: draft PRs and Jira incidents", () => {
   });
 
   it("heals a run that died between the ticket and the PR", async () => {
+    // Three refusals: each is confirmed absent by a lookup, so the create is tried three times.
     github.inject(
       { kind: "status", status: 500, body: { message: "Server Error" } },
-      { times: 2, match: (r) => r.method === "POST" && r.path.endsWith("/pulls") },
+      { times: 3, match: (r) => r.method === "POST" && r.path.endsWith("/pulls") },
     );
     const broken = await night("n1");
     expect(broken.code).toBe(1);
@@ -165,18 +171,45 @@ describe("live actions: draft PRs and Jira incidents", () => {
     expect(second.report.groups[0]?.actions[1]?.reason).toMatch(/the incident ticket failed; the PR waits/);
   });
 
-  it("opens no PR until the ticket's key is known, then links the ticket the cut-off night created", async () => {
+  it("finds a ticket whose create reply was unreadable by its label, and links it from the PR the same night", async () => {
     jira.inject(
       { kind: "truncate" },
       { times: 1, match: (r) => r.method === "POST" && r.path === "/rest/api/3/issue" },
     );
     const first = await night("n1", { JIRA_SCHEMA_MISMATCH: "warn" });
-    const cut = first.report.groups.find((g) => g.actions[0]?.status === "failed");
-    expect(cut?.actions[0]?.reason).toMatch(/did not return the new ticket's key/);
-    const second = await night("n2", { JIRA_SCHEMA_MISMATCH: "warn" });
+    const recovered = first.report.groups.find((g) => /reply was lost/.test(g.actions[0]?.reason ?? ""));
+    expect(recovered?.actions[0]).toMatchObject({
+      status: "created",
+      url: expect.stringContaining("/browse/OPS-"),
+    });
+    expect(tickets()).toHaveLength(first.report.groups.length);
+    for (const pull of repo()?.pulls ?? []) expect(pull.body).not.toContain("not created yet");
+  });
+
+  it("opens no PR while the ticket's fate is unknown, and links the ticket the next night", async () => {
+    // The create is applied but unreadable, and every look fails too: nothing may be repeated.
+    let lost = false;
+    jira.inject(
+      { kind: "truncate" },
+      { times: 1, match: (r) => (lost = r.method === "POST" && r.path === "/rest/api/3/issue") },
+    );
+    jira.inject(
+      { kind: "status", status: 400 },
+      { times: 3, match: (r) => lost && r.path === "/rest/api/3/search/jql" },
+    );
+    const first = await night("n1", { JIRA_SCHEMA_MISMATCH: "warn" }, ["--limit", "1"]);
+    const cut = first.report.groups[0];
+    expect(cut?.actions[0]?.status).toBe("failed");
+    expect(cut?.actions[0]?.reason).toMatch(/could not be confirmed; not repeated/);
+    expect(cut?.actions[1]?.reason).toMatch(/the incident ticket failed; the PR waits/);
+    expect(tickets()).toHaveLength(1);
+    expect(repo()?.pulls).toHaveLength(0);
+    const second = await night("n2", { JIRA_SCHEMA_MISMATCH: "warn" }, ["--limit", "1"]);
     const healed = second.report.groups.find((g) => g.fingerprint === cut?.fingerprint);
     expect(healed?.actions[0]?.status).toBe("updated");
-    for (const pull of repo()?.pulls ?? []) expect(pull.body).not.toContain("not created yet");
+    expect(tickets()).toHaveLength(1);
+    expect(repo()?.pulls).toHaveLength(1);
+    expect(repo()?.pulls[0]?.body).toContain(`/browse/${tickets()[0]?.key}`);
   });
 
   it("comments a regression on a resolved ticket and reports it as a recurrence", async () => {

@@ -283,7 +283,9 @@ function gitDataApi(
   if (resource === "issues" && tail[1] === "labels" && request.method === "POST") {
     const pull = repo.pulls.find((p) => p.number === Number(tail[0]));
     if (!pull) return json(404, { message: "Not Found" });
-    pull.labels.push(...((body.labels as string[]) ?? []));
+    // Labels are a set on GitHub: adding one the issue already has changes nothing.
+    for (const label of (body.labels as string[]) ?? [])
+      if (!pull.labels.includes(label)) pull.labels.push(label);
     return json(
       200,
       pull.labels.map((name, id) => ({

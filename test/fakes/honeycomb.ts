@@ -67,7 +67,7 @@ interface Spec {
 
 export async function startFakeHoneycomb(options: FakeHoneycombOptions): Promise<FakeHoneycomb> {
   const queries = new Map<string, Spec>();
-  const results = new Map<string, { spec: Spec; polls: number; disableSeries: boolean }>();
+  const results = new Map<string, { spec: Spec; polls: number; disableSeries: boolean; limit?: number }>();
   const runTimes: number[] = [];
   const state = { runs: 0 };
   const server = await startFakeServer((request, url) => {
@@ -113,10 +113,24 @@ export async function startFakeHoneycomb(options: FakeHoneycombOptions): Promise
           { "retry-after": String(options.retryAfterSeconds ?? 1) },
         );
       }
+      // createQueryResult: `limit` (up to 10,000) applies only with disable_series; with the series
+      // on the results stop at 1,000, and this fake refuses a limit there as a strict server would.
+      const disableSeries = body.disable_series === true;
+      if (body.limit !== undefined) {
+        const limit = Number(body.limit);
+        if (!disableSeries) return reply(400, { error: "limit may only be set when disable_series is true" });
+        if (!Number.isInteger(limit) || limit < 1 || limit > 10_000)
+          return reply(400, { error: "limit must be between 1 and 10000" });
+      }
       runTimes.push(now);
       state.runs += 1;
       const resultId = `r${results.size + 1}`;
-      results.set(resultId, { spec, polls: 0, disableSeries: body.disable_series === true });
+      results.set(resultId, {
+        spec,
+        polls: 0,
+        disableSeries,
+        ...(body.limit !== undefined ? { limit: Number(body.limit) } : {}),
+      });
       return reply(200, { id: resultId, complete: false, links: links(resultId) });
     }
     if (resource === "query_results" && request.method === "GET" && id) {
@@ -128,7 +142,7 @@ export async function startFakeHoneycomb(options: FakeHoneycombOptions): Promise
       return reply(200, {
         id,
         complete: true,
-        data: evaluate(result.spec, options.spans, result.disableSeries),
+        data: evaluate(result.spec, options.spans, result.disableSeries, result.limit),
         links: links(id),
       });
     }
@@ -229,7 +243,7 @@ function matches(span: TelemetrySpan, filter: { column?: string; op?: string; va
   }
 }
 
-function evaluate(spec: Spec, spans: TelemetrySpan[], disableSeries: boolean) {
+function evaluate(spec: Spec, spans: TelemetrySpan[], disableSeries: boolean, resultLimit?: number) {
   const startMs = (spec.start_time ?? Date.now() / 1000 - (spec.time_range ?? 7200)) * 1000;
   const endMs = (spec.end_time ?? Date.now() / 1000) * 1000;
   const filters = spec.filters ?? [];
@@ -252,7 +266,7 @@ function evaluate(spec: Spec, spans: TelemetrySpan[], disableSeries: boolean) {
   }
   const ordered = [...groups.values()]
     .sort((a, b) => b.spans.length - a.spans.length)
-    .slice(0, spec.limit ?? 1000);
+    .slice(0, disableSeries && resultLimit ? resultLimit : Math.min(spec.limit ?? 1000, 1000));
   const granularityMs = (spec.granularity ?? Math.max(1, Math.ceil((endMs - startMs) / 1000 / 100))) * 1000;
   const series = disableSeries
     ? []

@@ -40,6 +40,11 @@ export interface FakeJira extends FakeServer {
   issues: Map<string, FakeIssue>;
   /** Comments added through the API (key → ADF bodies), in order. */
   added: Map<string, unknown[]>;
+  /**
+   * How long a new issue stays out of /search/jql, as Jira's index lags a fresh write. Reads by
+   * key see it at once, as on Jira.
+   */
+  searchLagMs: number;
 }
 
 const ISSUE_TYPES = ["Bug", "Task", "Incident"];
@@ -106,6 +111,8 @@ export async function startFakeJira(options: {
 }): Promise<FakeJira> {
   const issues = new Map<string, FakeIssue>();
   const added = new Map<string, unknown[]>();
+  const createdAt = new Map<string, number>();
+  const state = { searchLagMs: 0 };
   const projects = options.projects ?? ["OPS", "BILL"];
   const expected = `Basic ${Buffer.from(`${options.email}:${options.token}`).toString("base64")}`;
   const server = await startFakeServer((request, url) => {
@@ -128,9 +135,21 @@ export async function startFakeJira(options: {
     if (request.method === "GET" && path === "/rest/api/3/field") return reply(200, FIELDS);
     const body = request.body ? (JSON.parse(request.body) as Record<string, unknown>) : {};
     if (request.method === "POST" && path === "/rest/api/3/search/jql")
-      return reply(200, search(base, issues, String(body.jql ?? "")));
-    if (request.method === "POST" && path === "/rest/api/3/issue")
-      return createIssue(base, issues, projects, body);
+      return reply(
+        200,
+        search(
+          base,
+          issues,
+          String(body.jql ?? ""),
+          (key) => Date.now() - (createdAt.get(key) ?? 0) >= state.searchLagMs,
+        ),
+      );
+    if (request.method === "POST" && path === "/rest/api/3/issue") {
+      const created = createIssue(base, issues, projects, body);
+      const key = (created.body as { key?: string } | null)?.key;
+      if (key) createdAt.set(key, Date.now());
+      return created;
+    }
     if (request.method === "POST" && path === "/rest/api/3/issueLink") {
       const type = (body.type as { name?: string } | undefined)?.name;
       const inward = issues.get(String((body.inwardIssue as { key?: string } | undefined)?.key));
@@ -140,6 +159,7 @@ export async function startFakeJira(options: {
           errorMessages: ["Issue does not exist or you do not have permission to see it."],
           errors: {},
         });
+      // Jira keeps no uniqueness here either: a repeated POST makes a second identical link.
       inward.links = [...(inward.links ?? []), { type, key: outward.key }];
       return { status: 201, body: null, text: "" };
     }
@@ -213,6 +233,17 @@ export async function startFakeJira(options: {
             self: `${base}/rest/api/3/statuscategory/4`,
           },
         },
+        issuelinks: (issue.links ?? []).map((l, i) => ({
+          id: String(50_000 + i),
+          self: `${base}/rest/api/3/issueLink/${50_000 + i}`,
+          type: { id: "10003", name: l.type, inward: "relates to", outward: "relates to" },
+          outwardIssue: {
+            id: String(10_000 + [...issues.keys()].indexOf(l.key)),
+            key: l.key,
+            self: `${base}/rest/api/3/issue/${l.key}`,
+            fields: { summary: issues.get(l.key)?.summary ?? "" },
+          },
+        })),
         ...issue.customFields,
       };
       const fields =
@@ -229,15 +260,29 @@ export async function startFakeJira(options: {
     }
     return reply(404, { errorMessages: [`no route for ${request.method} ${path}`], errors: {} });
   });
-  return Object.assign(server, { issues, added });
+  const fake = Object.assign(server, { issues, added });
+  return Object.defineProperty(fake, "searchLagMs", {
+    get: () => state.searchLagMs,
+    set: (ms: number) => {
+      state.searchLagMs = ms;
+    },
+  }) as FakeJira;
 }
 
 /** The JQL tracefix sends: project = "X" AND labels = "L" (ORDER BY ignored). */
-function search(base: string, issues: Map<string, FakeIssue>, jql: string) {
+function search(
+  base: string,
+  issues: Map<string, FakeIssue>,
+  jql: string,
+  indexed: (key: string) => boolean,
+) {
   const project = /project\s*=\s*"?([A-Z][A-Z0-9_]+)"?/.exec(jql)?.[1];
   const label = /labels\s*=\s*"([^"]+)"/.exec(jql)?.[1];
   const found = [...issues.values()].filter(
-    (i) => (!project || i.key.startsWith(`${project}-`)) && (!label || (i.labels ?? []).includes(label)),
+    (i) =>
+      indexed(i.key) &&
+      (!project || i.key.startsWith(`${project}-`)) &&
+      (!label || (i.labels ?? []).includes(label)),
   );
   return {
     issues: found.map((i) => ({

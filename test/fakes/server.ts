@@ -5,7 +5,14 @@ export type Fault =
   | { kind: "status"; status: number; retryAfterSeconds?: number; body?: unknown }
   | { kind: "delay"; ms: number }
   | { kind: "truncate" }
-  | { kind: "reset" };
+  | { kind: "reset" }
+  /**
+   * The write is applied, then its reply is lost: a proxy's 502 after the write, a reset, or a
+   * reply slower than the client's timeout. The client cannot tell whether anything happened.
+   */
+  | { kind: "lost"; then: "502" | "reset" | "slow"; ms?: number };
+
+const WRITE_METHODS = new Set(["POST", "PUT", "PATCH", "DELETE"]);
 
 export interface RecordedRequest {
   method: string;
@@ -30,6 +37,8 @@ export type FakeHandler = (request: RecordedRequest, url: URL) => FakeReply | Pr
 export interface ChaosSettings {
   /** Share of requests that get a fault, 0..1. */
   rate: number;
+  /** Share of the faulted writes whose fault is applied-then-lost rather than refused (default 0.3). */
+  lostWriteShare?: number;
   seed: number;
   /** How long a "slow" reply waits: set it past the client's timeout. */
   slowMs: number;
@@ -92,10 +101,30 @@ export async function startFakeServer(handler: FakeHandler): Promise<FakeServer>
       (f) => f.times > 0 && url.pathname.startsWith(f.pathPrefix) && f.match(recorded),
     );
     if (queued) queued.times -= 1;
-    const fault = queued?.fault ?? chaosFault();
+    const fault = queued?.fault ?? chaosFault(recorded);
     if (fault) {
-      const kind = fault.kind === "status" ? String(fault.status) : fault.kind;
+      const kind =
+        fault.kind === "status"
+          ? String(fault.status)
+          : fault.kind === "lost"
+            ? `lost-${fault.then}`
+            : fault.kind;
       faultsInjected[kind] = (faultsInjected[kind] ?? 0) + 1;
+      if (fault.kind === "lost") {
+        // Apply first, exactly as a real server behind a failing proxy would.
+        await handler(recorded, url);
+        if (fault.then === "reset") {
+          req.socket.destroy();
+          return;
+        }
+        if (fault.then === "slow") {
+          await new Promise((resolve) => setTimeout(resolve, fault.ms ?? chaos?.slowMs ?? 2_000));
+          if (res.destroyed) return;
+        }
+        res.writeHead(502, { "content-type": "text/html" });
+        res.end("<html><body><h1>502 Bad Gateway</h1></body></html>");
+        return;
+      }
       if (fault.kind === "reset") {
         req.socket.destroy();
         return;
@@ -132,8 +161,12 @@ export async function startFakeServer(handler: FakeHandler): Promise<FakeServer>
       res.end(JSON.stringify({ error: error instanceof Error ? error.message : String(error) }));
     }
   });
-  function chaosFault(): Fault | null {
+  function chaosFault(request: RecordedRequest): Fault | null {
     if (!chaos || chaos.random() >= chaos.rate) return null;
+    if (WRITE_METHODS.has(request.method) && chaos.random() < (chaos.lostWriteShare ?? 0.3)) {
+      const then = (["502", "reset", "slow"] as const)[Math.floor(chaos.random() * 3)] ?? "502";
+      return { kind: "lost", then };
+    }
     const pick = chaos.random();
     if (pick < 0.25)
       return { kind: "status", status: 429, retryAfterSeconds: 0, body: { error: "rate limited (chaos)" } };

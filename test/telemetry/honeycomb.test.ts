@@ -156,17 +156,66 @@ describe("HoneycombSource against the fake", () => {
     expect(server.requests.every((r) => r.headers["x-honeycomb-team"] === KEY)).toBe(true);
   });
 
-  it("keeps the number of query runs to 2 plus one per sampled group, whatever the span count", async () => {
+  it("keeps the number of query runs to 2 plus two per sampled group, whatever the span count", async () => {
     const spans = loadSpans(FIXTURE);
     const small = await collect(await start({ spans }));
     const runsSmall = fake?.runs;
+    const sampleRuns =
+      fake?.requests.filter((r) => r.path.startsWith("/1/queries/") && r.body.includes("trace.trace_id"))
+        .length ?? 0;
     await fake?.close();
     const many = spans.flatMap((s) =>
       Array.from({ length: 5 }, (_, i) => ({ ...s, traceId: `${i}${s.traceId.slice(1)}` })),
     );
     await collect(await start({ spans: many }));
     expect(fake?.runs).toBe(runsSmall);
-    expect(runsSmall).toBe(2 + small.groups.length);
+    // Grouped, prior commits, then per server-side group one per-cause count and one sample query.
+    expect(runsSmall).toBe(2 + 2 * sampleRuns);
+    expect(sampleRuns).toBeGreaterThan(0);
+    expect(sampleRuns).toBeLessThanOrEqual(small.groups.length);
+  });
+
+  it("counts groups past 1,000 with a series-free run, and never asks for a limit with the series on", async () => {
+    const at = WINDOW.sinceMs + 1000;
+    const spans = Array.from({ length: 1_500 }, (_, i) =>
+      span({
+        startTimeMs: at,
+        spanId: i.toString(16).padStart(16, "0"),
+        // 1,200 groups: two spans for the first 300 types, one for the other 900.
+        attributes: { "exception.type": `E${i % 1_200}` },
+      }),
+    );
+    const server = await start({ spans });
+    const { stats, groups } = await collect(server, { ...FAST, sampleGroups: 2 });
+    expect(groups).toHaveLength(1_200);
+    expect(groups.reduce((n, g) => n + g.count, 0)).toBe(1_500);
+    expect(stats.problems.filter((p) => /more than/.test(p.message))).toEqual([]);
+    const runs = server.requests
+      .filter((r) => r.method === "POST" && r.path === `/1/query_results/${DATASET}`)
+      .map((r) => JSON.parse(r.body) as { disable_series: boolean; limit?: number });
+    expect(runs.filter((r) => r.limit !== undefined).every((r) => r.disable_series)).toBe(true);
+  });
+
+  it("answers a limit with the series on as a strict Honeycomb does: 400", async () => {
+    const server = await start();
+    const headers = { "x-honeycomb-team": KEY, "content-type": "application/json" };
+    const query = (await (
+      await fetch(`${server.url}/1/queries/${DATASET}`, {
+        method: "POST",
+        headers,
+        body: JSON.stringify({ calculations: [{ op: "COUNT" }], time_range: 3600, granularity: 60 }),
+      })
+    ).json()) as { id: string };
+    const run = (body: Record<string, unknown>) =>
+      fetch(`${server.url}/1/query_results/${DATASET}`, {
+        method: "POST",
+        headers,
+        body: JSON.stringify({ query_id: query.id, ...body }),
+      });
+    expect((await run({ disable_series: false, limit: 10_000 })).status).toBe(400);
+    expect((await run({ disable_series: true, limit: 10_001 })).status).toBe(400);
+    expect((await run({ disable_series: true, limit: 10_000 })).status).toBe(200);
+    expect((await run({ disable_series: false })).status).toBe(200);
   });
 
   it("honours the per-minute query budget: 429 with Retry-After, then carries on", async () => {

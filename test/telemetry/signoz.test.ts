@@ -112,6 +112,7 @@ describe("SignozSource against the fake", () => {
   it("makes a number of requests that follows the groups, not the spans", async () => {
     const spans = loadSpans(FIXTURE);
     const small = await collect(await start(spans));
+    const buckets = fake?.requests.filter((r) => r.body.includes('"requestType":"raw"')).length ?? 0;
     await fake?.close();
     // Ten times the spans, same groups: every span copied with a new trace id.
     const many = spans.flatMap((s) =>
@@ -120,8 +121,11 @@ describe("SignozSource against the fake", () => {
     const large = await collect(await start(many));
     expect(large.stats.requests).toBe(small.stats.requests);
     expect(large.stats.spansMatched).toBe(small.stats.spansMatched * 10);
-    // One grouped query, one prior-commit query, one sample query per group.
-    expect(small.stats.requests).toBe(2 + small.groups.length);
+    // One grouped query, one prior-commit query, then per server-side group one per-cause count
+    // and one sample query.
+    expect(small.stats.requests).toBe(2 + 2 * buckets);
+    expect(buckets).toBeGreaterThan(0);
+    expect(buckets).toBeLessThanOrEqual(small.groups.length);
   });
 
   it("sends the documented v5 request: ms window, count() by resource and attribute keys, raw samples limited", async () => {
@@ -209,7 +213,7 @@ describe("SignozSource against the fake", () => {
     await expect(collect(server)).rejects.toThrow("SigNoz HTTP 400: key `x` not found");
   });
 
-  it("keeps a group whose samples fail, and says so", async () => {
+  it("keeps a group whose samples fail, with its fingerprint exact from the per-cause counts, and says so", async () => {
     const server = await start();
     server.inject(
       { kind: "status", status: 503 },
@@ -218,12 +222,33 @@ describe("SignozSource against the fake", () => {
     const { stats, groups } = await collect(server, { ...FAST, retries: 1 });
     expect(groups.length).toBeGreaterThan(0);
     expect(groups.reduce((n, g) => n + g.count, 0)).toBe(stats.spansMatched);
-    expect(groups.every((g) => g.samples.length === 0)).toBe(true);
-    // Fingerprints built from the coarse keys alone are provisional: nothing is written under them.
-    expect(groups.every((g) => !g.sampled)).toBe(true);
+    // No trace was read, but every exception group's message and stack came from the counts.
+    // (An error span with no exception at all has nothing more to say, and stays provisional.)
+    const exceptions = groups.filter((g) => g.grouping.exceptionType !== null);
+    expect(exceptions.length).toBeGreaterThan(0);
+    expect(exceptions.every((g) => g.sampled && g.samples.every((s) => s.traceId === ""))).toBe(true);
+    expect(exceptions.every((g) => g.samples[0]?.stacktrace !== "")).toBe(true);
     expect(stats.problems[0]?.message).toMatch(
       /^samples for service\.name=\S+ .* unavailable: SigNoz HTTP 503: gave up after 1 retries/,
     );
+  });
+
+  it("marks fingerprints provisional when neither samples nor per-cause counts could be read", async () => {
+    const server = await start();
+    server.inject(
+      { kind: "status", status: 503 },
+      {
+        times: 1000,
+        match: (r) =>
+          r.body.includes('"requestType":"raw"') || r.body.includes('"name":"exception.stacktrace"'),
+      },
+    );
+    const { stats, groups } = await collect(server, { ...FAST, retries: 1 });
+    expect(groups.reduce((n, g) => n + g.count, 0)).toBe(stats.spansMatched);
+    expect(groups.every((g) => g.samples.length === 0)).toBe(true);
+    // Fingerprints built from the coarse keys alone are provisional: nothing is written under them.
+    expect(groups.every((g) => !g.sampled)).toBe(true);
+    expect(stats.problems.some((p) => /per-cause counts for .* unavailable/.test(p.message))).toBe(true);
   });
 
   it("says when there are more groups than one query returns, and still counts the ones it got", async () => {

@@ -5,9 +5,9 @@ import { startWorld, type World } from "../harness/world.ts";
 
 // Writes applied by the service whose reply then never arrives: the client cannot tell.
 const LOST: Array<Extract<Fault, { kind: "lost" }>> = [
-  { kind: "lost", then: "502" },
-  { kind: "lost", then: "reset" },
-  { kind: "lost", then: "slow", ms: 1_500 },
+  { kind: "lost", reply: "502" },
+  { kind: "lost", reply: "reset" },
+  { kind: "lost", reply: "slow", ms: 1_500 },
 ];
 const isCreateIssue = (r: RecordedRequest) => r.method === "POST" && r.path === "/rest/api/3/issue";
 const isComment = (r: RecordedRequest) => r.method === "POST" && /\/comment$/.test(r.path);
@@ -32,25 +32,28 @@ describe("a write whose reply is lost is confirmed, never repeated blind", () =>
     return counts;
   };
 
-  it.each(LOST)("one ticket per fingerprint when the create is applied and answered $then", async (fault) => {
-    await open();
-    world.jira.inject(fault, { times: 2, match: isCreateIssue });
-    const night = await world.night();
-    expect(night.code, night.stderr).toBe(0);
-    const groups = night.report?.groups ?? [];
-    expect(tickets()).toHaveLength(groups.length);
-    expect([...ticketsPerLabel().values()].every((n) => n === 1)).toBe(true);
-    const recovered = groups.filter((g) =>
-      /reply was lost; found by its label/.test(g.actions[0]?.reason ?? ""),
-    );
-    expect(recovered).toHaveLength(2);
-    for (const g of recovered) expect(g.actions[0]?.status).toBe("created");
-  });
+  it.each(LOST)(
+    "one ticket per fingerprint when the create is applied and answered $reply",
+    async (fault) => {
+      await open();
+      world.jira.inject(fault, { times: 2, match: isCreateIssue });
+      const night = await world.night();
+      expect(night.code, night.stderr).toBe(0);
+      const groups = night.report?.groups ?? [];
+      expect(tickets()).toHaveLength(groups.length);
+      expect([...ticketsPerLabel().values()].every((n) => n === 1)).toBe(true);
+      const recovered = groups.filter((g) =>
+        /reply was lost; found by its label/.test(g.actions[0]?.reason ?? ""),
+      );
+      expect(recovered).toHaveLength(2);
+      for (const g of recovered) expect(g.actions[0]?.status).toBe("created");
+    },
+  );
 
   it("looks again with backoff when Jira's search lags the write, and still writes only once", async () => {
     await open([100, 300, 900]);
     world.jira.searchLagMs = 700;
-    world.jira.inject({ kind: "lost", then: "502" }, { times: 1, match: isCreateIssue });
+    world.jira.inject({ kind: "lost", reply: "502" }, { times: 1, match: isCreateIssue });
     const night = await world.night({}, ["--limit", "1"]);
     expect(night.code, night.stderr).toBe(0);
     expect(tickets()).toHaveLength(1);
@@ -61,13 +64,13 @@ describe("a write whose reply is lost is confirmed, never repeated blind", () =>
     // The control for the test above: without the backed-off looks the lag wins.
     await open([50]);
     world.jira.searchLagMs = 700;
-    world.jira.inject({ kind: "lost", then: "502" }, { times: 1, match: isCreateIssue });
+    world.jira.inject({ kind: "lost", reply: "502" }, { times: 1, match: isCreateIssue });
     await world.night({}, ["--limit", "1"]);
     expect(tickets()).toHaveLength(2);
   });
 
   it.each(LOST)(
-    "one 'seen again' comment per ticket per night when the comment is answered $then",
+    "one 'seen again' comment per ticket per night when the comment is answered $reply",
     async (fault) => {
       await open();
       await world.night();
@@ -80,7 +83,7 @@ describe("a write whose reply is lost is confirmed, never repeated blind", () =>
     },
   );
 
-  it.each(LOST)("one issue link and one remote link when each is answered $then", async (fault) => {
+  it.each(LOST)("one issue link and one remote link when each is answered $reply", async (fault) => {
     await open();
     world.jira.inject(fault, { times: 1, match: isIssueLink });
     world.jira.inject(fault, { times: 1, match: isRemoteLink });
@@ -93,7 +96,7 @@ describe("a write whose reply is lost is confirmed, never repeated blind", () =>
     expect(withRemote[0]?.remoteLinks?.size).toBe(1);
   });
 
-  it.each(LOST)("one draft PR, reported as created, when its create is answered $then", async (fault) => {
+  it.each(LOST)("one draft PR, reported as created, when its create is answered $reply", async (fault) => {
     await open();
     world.github.inject(fault, { times: 1, match: isCreatePull });
     const night = await world.night();

@@ -10,7 +10,7 @@ export type Fault =
    * The write is applied, then its reply is lost: a proxy's 502 after the write, a reset, or a
    * reply slower than the client's timeout. The client cannot tell whether anything happened.
    */
-  | { kind: "lost"; then: "502" | "reset" | "slow"; ms?: number };
+  | { kind: "lost"; reply: "502" | "reset" | "slow"; ms?: number };
 
 const WRITE_METHODS = new Set(["POST", "PUT", "PATCH", "DELETE"]);
 
@@ -107,17 +107,17 @@ export async function startFakeServer(handler: FakeHandler): Promise<FakeServer>
         fault.kind === "status"
           ? String(fault.status)
           : fault.kind === "lost"
-            ? `lost-${fault.then}`
+            ? `lost-${fault.reply}`
             : fault.kind;
       faultsInjected[kind] = (faultsInjected[kind] ?? 0) + 1;
       if (fault.kind === "lost") {
         // Apply first, exactly as a real server behind a failing proxy would.
         await handler(recorded, url);
-        if (fault.then === "reset") {
+        if (fault.reply === "reset") {
           req.socket.destroy();
           return;
         }
-        if (fault.then === "slow") {
+        if (fault.reply === "slow") {
           await new Promise((resolve) => setTimeout(resolve, fault.ms ?? chaos?.slowMs ?? 2_000));
           if (res.destroyed) return;
         }
@@ -164,8 +164,8 @@ export async function startFakeServer(handler: FakeHandler): Promise<FakeServer>
   function chaosFault(request: RecordedRequest): Fault | null {
     if (!chaos || chaos.random() >= chaos.rate) return null;
     if (WRITE_METHODS.has(request.method) && chaos.random() < (chaos.lostWriteShare ?? 0.3)) {
-      const then = (["502", "reset", "slow"] as const)[Math.floor(chaos.random() * 3)] ?? "502";
-      return { kind: "lost", then };
+      const reply = (["502", "reset", "slow"] as const)[Math.floor(chaos.random() * 3)] ?? "502";
+      return { kind: "lost", reply };
     }
     const pick = chaos.random();
     if (pick < 0.25)

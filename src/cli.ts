@@ -2,6 +2,7 @@
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { type CliOptions, DEFAULT_LIMIT, DEFAULT_OUT_DIR, loadConfig } from "./config.ts";
+import { nearestName } from "./nearest-name.ts";
 import { runTriage } from "./pipeline.ts";
 import { createProgress } from "./progress.ts";
 import { writeReport } from "./report/write.ts";
@@ -74,7 +75,7 @@ type ParsedArgs = CliOptions & { help?: boolean | undefined; version?: boolean |
 export function parseCliArgs(argv: readonly string[]): ParsedArgs {
   try {
     const { values } = parseArgs({
-      args: [...argv],
+      args: attachNegativeValues(argv),
       options: OPTIONS,
       strict: true,
       allowPositionals: false,
@@ -90,13 +91,36 @@ export function parseCliArgs(argv: readonly string[]): ParsedArgs {
   }
 }
 
+/**
+ * `--limit -1` would read as a flag named `-1`; glue a value that starts with a dash and a digit
+ * to its flag, so the flag's own check answers ("must be from 1 to 1000").
+ */
+function attachNegativeValues(argv: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const token = argv[i] ?? "";
+    const next = argv[i + 1];
+    const name = token.startsWith("--") ? token.slice(2) : "";
+    const option = OPTIONS[name as keyof typeof OPTIONS] as { type: string } | undefined;
+    if (option?.type === "string" && next !== undefined && /^-\d/.test(next)) {
+      out.push(`${token}=${next}`);
+      i += 1;
+    } else {
+      out.push(token);
+    }
+  }
+  return out;
+}
+
 /** node:util's messages are long and mention '--' tricks; name the flag and stop. */
 function describeArgError(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
   const code = (error as { code?: string }).code;
   const flag = /'(-{1,2}[^' ]+)/.exec(message)?.[1];
-  if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION")
-    return `unknown option ${flag ?? message} (see triage --help)`;
+  if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") {
+    const near = flag ? nearestName(flag.replace(/^-+/, ""), Object.keys(OPTIONS)) : null;
+    return `unknown option ${flag ?? message}${near ? ` (did you mean --${near}?)` : " (see triage --help)"}`;
+  }
   if (code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE") {
     return message.includes("argument missing") ? `${flag} needs a value` : `${flag} does not take a value`;
   }
@@ -142,7 +166,15 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
 }
 
 function summaryLines(report: Awaited<ReturnType<typeof runTriage>>["report"]): string {
-  if (report.groups.length === 0) return "triage: no failing spans in the window\n";
+  const blind = report.warnings.length;
+  const caveat =
+    blind > 0
+      ? `triage: ${blind} problem(s) limited what this run could see (listed above and in report.md)\n`
+      : "";
+  if (report.groups.length === 0)
+    return blind > 0
+      ? `triage: no failing spans found in what could be read — not an all-clear\n${caveat}`
+      : "triage: no failing spans in the window\n";
   const rows = report.groups.map((g) => {
     const suspect = g.analysis?.suspect
       ? ` → ${g.analysis.suspect.path}${g.analysis.suspect.line ? `:${g.analysis.suspect.line}` : ""}`
@@ -150,7 +182,11 @@ function summaryLines(report: Awaited<ReturnType<typeof runTriage>>["report"]): 
     const flag = g.newCommit ? " [new commit]" : "";
     return `  ${String(g.rank).padStart(2)}. ${String(g.count).padStart(5)}×  ${g.service}  ${g.slug}${flag}${suspect}${g.error ? `  FAILED: ${g.error}` : ""}`;
   });
-  return `Ranked groups:\n${rows.join("\n")}\n`;
+  const more =
+    report.alsoSeen.length > 0
+      ? `  … and ${report.alsoSeen.length} more group(s) past --limit (see report.md)\n`
+      : "";
+  return `Ranked groups:\n${rows.join("\n")}\n${more}${caveat}`;
 }
 
 function packageVersion(): string {

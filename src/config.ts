@@ -1,7 +1,8 @@
-import { existsSync, readFileSync } from "node:fs";
-import { resolve } from "node:path";
+import { accessSync, constants, existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
+import { dirname, resolve } from "node:path";
 import type { z } from "zod";
 import { ConfigFileSchema, type Env, EnvSchema } from "./config-schema.ts";
+import { nearestName } from "./nearest-name.ts";
 import type { TimeWindow } from "./telemetry/source.ts";
 import { UsageError } from "./usage-error.ts";
 import { parseWindow } from "./window.ts";
@@ -110,7 +111,7 @@ export function loadConfig(options: CliOptions, env: NodeJS.ProcessEnv, cwd: str
     limit,
     concurrency: file.concurrency ?? 4,
     dryRunReason: dryRunReason(options.dryRun === true, github !== null, jira !== null),
-    outDir: resolve(cwd, options.out ?? DEFAULT_OUT_DIR),
+    outDir: writableDir("--out", resolve(cwd, options.out ?? DEFAULT_OUT_DIR)),
     json: options.json === true,
     verbose: options.verbose === true,
     repoDir: options.repoDir ? existingDir("--repo-dir", resolve(cwd, options.repoDir)) : null,
@@ -198,7 +199,7 @@ function readConfigFile(explicit: string | undefined, cwd: string): z.infer<type
     const field = issue?.path.length ? issue.path.join(".") : "(top level)";
     const unknown =
       issue?.code === "unrecognized_keys"
-        ? `unknown field ${issue.keys.map((k) => `"${k}"`).join(", ")}`
+        ? `unknown field ${issue.keys.map((k) => `"${k}"`).join(", ")}${suggestField(issue.path, issue.keys[0] ?? "")}`
         : null;
     throw new UsageError(`${path}: ${field}: ${unknown ?? issue?.message ?? "invalid"}`);
   }
@@ -231,6 +232,10 @@ function chooseSources(options: CliOptions, env: Env, cwd: string): SourceSpec[]
     if (!options.input) return null;
     const path = resolve(cwd, options.input);
     if (!existsSync(path)) throw new UsageError(`--input ${options.input}: file not found`);
+    if (statSync(path).isDirectory())
+      throw new UsageError(
+        `--input ${options.input}: is a directory; pass the exporter's .jsonl (or .jsonl.gz) file`,
+      );
     return { kind: "file", path };
   };
   const signoz = (required: boolean): SourceSpec | null => {
@@ -300,5 +305,47 @@ function dryRunReason(requested: boolean, hasGithub: boolean, hasJira: boolean):
 
 function existingDir(flag: string, path: string): string {
   if (!existsSync(path)) throw new UsageError(`${flag} ${path}: directory not found`);
+  if (!statSync(path).isDirectory()) throw new UsageError(`${flag} ${path}: not a directory`);
   return path;
+}
+
+/**
+ * The output directory must be usable before anything is spent or sent: created if missing, a
+ * directory, and writable. Checked here so a bad --out costs nothing and shows no stack trace.
+ */
+function writableDir(flag: string, path: string): string {
+  if (existsSync(path) && !statSync(path).isDirectory())
+    throw new UsageError(`${flag} ${path}: exists and is not a directory`);
+  try {
+    makeDirs(path);
+    accessSync(path, constants.W_OK);
+  } catch (error) {
+    const code =
+      (error as { code?: string }).code ?? (error instanceof Error ? error.message : String(error));
+    throw new UsageError(`${flag} ${path}: cannot write there (${code})`);
+  }
+  return path;
+}
+
+/** mkdir -p one level at a time: Node's recursive mkdir spins forever under /proc. */
+function makeDirs(path: string): void {
+  if (existsSync(path)) return;
+  const parent = dirname(path);
+  if (parent !== path) makeDirs(parent);
+  mkdirSync(path);
+}
+
+/** " (did you mean "limit"?)" for a mistyped config field, from the schema's own field names. */
+function suggestField(path: readonly PropertyKey[], typed: string): string {
+  let schema: unknown = ConfigFileSchema;
+  for (const key of path) {
+    const shape = (schema as { shape?: Record<string, unknown> }).shape;
+    let next = shape?.[String(key)];
+    while (next && typeof (next as { unwrap?: unknown }).unwrap === "function")
+      next = (next as { unwrap: () => unknown }).unwrap();
+    schema = next;
+  }
+  const known = Object.keys((schema as { shape?: Record<string, unknown> } | undefined)?.shape ?? {});
+  const near = nearestName(typed, known);
+  return near ? ` (did you mean "${near}"?)` : "";
 }

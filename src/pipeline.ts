@@ -9,12 +9,14 @@ import { OfflineAnalyst } from "./analysis/offline.ts";
 import type { RunConfig } from "./config.ts";
 import { createEvidenceGatherer, type Evidence } from "./evidence/gather.ts";
 import { createGitHubClient, type GitHubClient } from "./evidence/github.ts";
-import type { JiraClient } from "./evidence/jira.ts";
+import { HostCircuit, HostUnreachableError } from "./evidence/host-circuit.ts";
+import type { JiraClient, JiraReader } from "./evidence/jira.ts";
 import { Redactor, redactGroup } from "./evidence/redact.ts";
 import { githubWebHost } from "./evidence/repository.ts";
 import { GroupCollector } from "./grouping/collector.ts";
-import { type RankedGroup, rankGroups } from "./grouping/rank.ts";
+import { earlierOccurrence, type RankedGroup, rankGroups } from "./grouping/rank.ts";
 import type { Progress } from "./progress.ts";
+import { blindSpots } from "./report/blind-spots.ts";
 import { type AnalystSummary, buildReport, type GroupOutcome, toReportGroup } from "./report/build.ts";
 import { redactReportGroups } from "./report/redact-report.ts";
 import type { Report, ReportGroup } from "./report/schema.ts";
@@ -47,15 +49,14 @@ export async function runTriage(
   const sourceFailed = outcomes.some((o) => o.failed);
 
   const all = collector.groups();
-  const ranked = rankGroups(all, config.window, (sha) => collector.firstSeenOfCommit(sha)).slice(
-    0,
-    config.limit,
-  );
+  const firstSeen = (sha: string) => collector.firstSeenOfCommit(sha);
+  const everyRank = rankGroups(all, config.window, firstSeen);
+  const ranked = everyRank.slice(0, config.limit);
   progress.info(`${all.length} group(s) found; gathering evidence and analysing the top ${ranked.length}`);
 
   // One redactor for the run: telemetry is redacted before evidence or analysis sees it.
   const redactor = new Redactor();
-  const clients = await createClients(config);
+  const clients = await createClients(config, progress);
   const gather = await createEvidence(config, redactor, clients, ranked);
   const { analyst, summary } = await createAnalyst(config);
   // Marks this run's comments, so one whose reply is lost is found rather than written twice.
@@ -73,6 +74,7 @@ export async function runTriage(
           sink,
           config,
         });
+        result.alsoOnEarlierCommit = earlierOccurrence(group, all, firstSeen);
         done += 1;
         progress.group(
           done,
@@ -86,7 +88,44 @@ export async function runTriage(
 
   // A last pass over everything the report carries, then the counts of the whole run.
   const checked = await redactReportGroups(groups, redactor);
-  const report = buildReport(config, now(), sourceStats, all.length, checked, redactor.stats, summary());
+  const warnings = await redactor.redactDeep(
+    blindSpots({
+      sourceStats,
+      found: all,
+      analysed: checked,
+      evidence: { repoDir: config.repoDir !== null, github: config.github !== null },
+      unreachable: [clients.circuits.github, clients.circuits.jira].flatMap((c) =>
+        c?.state.open
+          ? [
+              {
+                service: c.service,
+                host: c.host,
+                reason: c.state.reason ?? "",
+                failedFast: c.state.failedFast,
+              },
+            ]
+          : [],
+      ),
+    }),
+  );
+  for (const warning of warnings) progress.warn(warning.message);
+  const alsoSeen = everyRank.slice(config.limit).map((g) => ({
+    rank: g.rank,
+    fingerprint: g.fingerprint,
+    service: g.service,
+    // Slugs are telemetry: redacted like everything else that leaves the process.
+    slug: g.slug,
+    count: g.count,
+    commitSha: g.commitSha,
+    newCommit: g.newCommit,
+  }));
+  const report = buildReport(config, now(), sourceStats, all.length, checked, redactor.stats, summary(), {
+    warnings,
+    alsoSeen: await redactor.redactDeep(
+      alsoSeen,
+      alsoSeen.map((g) => g.fingerprint),
+    ),
+  });
   const failed = sourceFailed || groups.some((g) => g.error || g.actions.some((a) => a.status === "failed"));
   return { report, exitCode: failed ? 1 : 0 };
 }
@@ -115,6 +154,8 @@ async function collectFrom(
       skippedLines: 0,
       requests: 0,
       problems: [{ message: messageOf(error) }],
+      location: source.location,
+      failed: { message: messageOf(error), check: source.checks },
     };
     return { stats, failed: true };
   }
@@ -180,14 +221,21 @@ function failedActions(stage: string): ActionResult[] {
 interface Clients {
   github: GitHubClient | null;
   jira: JiraClient | null;
+  /** One per host: after a refused connection, the rest of the run's calls to it fail at once. */
+  circuits: { github: HostCircuit | null; jira: HostCircuit | null };
 }
 
 /**
  * One GitHub and one Jira client per run, shared by evidence reads and the live sink. jira.js and
  * the Anthropic SDK are loaded only when configured: together they are ~90 MB of a run's memory.
  */
-async function createClients(config: RunConfig): Promise<Clients> {
+async function createClients(config: RunConfig, progress: Progress): Promise<Clients> {
+  const circuits = {
+    github: config.github ? new HostCircuit("GitHub", config.github.apiUrl) : null,
+    jira: config.jira ? new HostCircuit("Jira", config.jira.baseUrl) : null,
+  };
   return {
+    circuits,
     github: config.github
       ? createGitHubClient({
           token: config.github.token,
@@ -195,6 +243,8 @@ async function createClients(config: RunConfig): Promise<Clients> {
           timeoutMs: config.telemetry.timeoutMs,
           retries: config.telemetry.retries,
           throttle: config.githubThrottle,
+          ...(circuits.github ? { circuit: circuits.github } : {}),
+          log: (line) => progress.detail(`github: ${line}`),
         })
       : null,
     jira: config.jira ? (await import("./evidence/jira.ts")).createJiraClient({ ...config.jira }) : null,
@@ -210,11 +260,14 @@ async function createEvidence(
   const { github } = clients;
   const jira =
     clients.jira && config.jira
-      ? (await import("./evidence/jira.ts")).createJiraReader(
-          clients.jira,
-          config.jira.baseUrl,
-          config.jira.acceptanceField,
-          config.telemetry.retries,
+      ? guardedReader(
+          (await import("./evidence/jira.ts")).createJiraReader(
+            clients.jira,
+            config.jira.baseUrl,
+            config.jira.acceptanceField,
+            config.telemetry.retries,
+          ),
+          clients.circuits.jira,
         )
       : null;
   return createEvidenceGatherer({
@@ -230,6 +283,18 @@ async function createEvidence(
     diffTokenBudget: config.diffTokenBudget,
     plannedCommits: groups.map((g) => g.commitSha),
   });
+}
+
+/** Jira reads through the host's circuit: a dead Jira fails each later read at once. */
+function guardedReader(reader: JiraReader, circuit: HostCircuit | null): JiraReader {
+  if (!circuit) return reader;
+  return {
+    read: (key) => circuit.run(() => reader.read(key)),
+    describe: (key, error) =>
+      error instanceof HostUnreachableError
+        ? `Jira issue ${key} not read: ${error.message}`
+        : reader.describe(key, error),
+  };
 }
 
 /** Claude when ANTHROPIC_API_KEY is set, else the offline analyst; one budget for the whole run. */
@@ -298,6 +363,7 @@ function createSink(config: RunConfig, redactor: Redactor, clients: Clients, run
     gate: config.actions.gate,
     labels: config.actions.labels,
     redactor,
+    jiraCircuit: clients.circuits.jira,
   });
 }
 

@@ -1,4 +1,5 @@
 import type { GitHubClient } from "../evidence/github.ts";
+import type { HostCircuit } from "../evidence/host-circuit.ts";
 import type { JiraClient } from "../evidence/jira.ts";
 import type { Redactor } from "../evidence/redact.ts";
 import { type ActionInput, type ActionResult, type ActionSink, identifiersOf } from "./action.ts";
@@ -15,6 +16,8 @@ export interface LiveSinkOptions {
   labels: string[];
   redactor: Redactor;
   confirmLooksMs: readonly number[];
+  /** Jira's host circuit: once Jira refuses connections, the rest of the run fails fast. */
+  jiraCircuit?: HostCircuit | null;
 }
 
 /**
@@ -36,12 +39,10 @@ export class LiveSink implements ActionSink {
     const prNote = gate.ok ? "a draft PR is proposed (linked below when opened)" : `none: ${gate.reason}`;
     let ticket: Awaited<ReturnType<typeof upsertIncident>>;
     try {
-      ticket = await upsertIncident(
-        jira,
-        this.options.incident,
-        await redactor.redactDeep(input, keep),
-        prNote,
-      );
+      const redacted = await redactor.redactDeep(input, keep);
+      const upsert = () => upsertIncident(jira, this.options.incident, redacted, prNote);
+      const circuit = this.options.jiraCircuit;
+      ticket = await (circuit ? circuit.run(upsert) : upsert());
     } catch (error) {
       return [
         { kind: "incident", status: "failed", reason: describe("Jira", error) },
@@ -86,13 +87,12 @@ export class LiveSink implements ActionSink {
     // Every run, not only the one that opened the PR: a link that failed once is mended next night.
     if (pr.url && ticket.key) {
       try {
-        await linkPullRequest(
-          jira,
-          ticket.key,
-          input.group.fingerprint,
-          pr.url,
-          `Draft fix for ${input.group.slug}`,
-        );
+        const key = ticket.key;
+        const url = pr.url;
+        const link = () =>
+          linkPullRequest(jira, key, input.group.fingerprint, url, `Draft fix for ${input.group.slug}`);
+        const circuit = this.options.jiraCircuit;
+        await (circuit ? circuit.run(link) : link());
       } catch (error) {
         pr = {
           ...pr,
@@ -110,6 +110,8 @@ function shortCause(summary: string): string {
 }
 
 function describe(service: string, error: unknown): string {
-  const status = (error as { status?: number }).status;
+  const raw = (error as { status?: number }).status;
+  // 599 is how a dead host is reported through Octokit; the message already says so.
+  const status = raw === 599 ? undefined : raw;
   return `${service}${status ? ` HTTP ${status}` : ""}: ${error instanceof Error ? error.message : String(error)}`;
 }

@@ -68,11 +68,11 @@ export function createEvidenceGatherer(options: EvidenceOptions): (group: ErrorG
 
   const commitKey = (repo: RepoRef | null, sha: string) =>
     `${options.repoDir ?? (repo ? slugOf(repo) : "")}@${sha}`;
-  const lookupCommit = (repo: RepoRef | null, sha: string): Promise<CommitLookup> => {
+  const lookupCommit = (repo: RepoRef | null, sha: string, unresolved: string): Promise<CommitLookup> => {
     const key = commitKey(repo, sha);
     let pending = commits.get(key);
     if (!pending) {
-      pending = readCommit(repo, sha).then(
+      pending = readCommit(repo, sha, unresolved).then(
         async ({ commit, diffText, notes }) => ({
           commit: { ...commit, subject: await redactor.redact(commit.subject) },
           files: parseUnifiedDiff(await redactor.redactPreservingLines(diffText)),
@@ -85,12 +85,17 @@ export function createEvidenceGatherer(options: EvidenceOptions): (group: ErrorG
     return pending;
   };
 
-  const readCommit = (repo: RepoRef | null, sha: string) => {
+  const readCommit = (repo: RepoRef | null, sha: string, unresolved: string) => {
     if (options.repoDir)
       return readCommitFromCheckout(options.repoDir, sha).then((c) => ({ ...c, notes: [] }));
     if (options.github && repo) return readCommitFromGitHub(options.github, repo, sha);
+    // Say what is really missing: the token, or (with a token) the repository.
     return Promise.reject(
-      new Error("no repository checkout (--repo-dir) and no GitHub access (GITHUB_TOKEN)"),
+      new Error(
+        options.github
+          ? `no repository to read the commit from: ${unresolved}`
+          : "no repository checkout (--repo-dir) and no GitHub access (GITHUB_TOKEN)",
+      ),
     );
   };
 
@@ -121,7 +126,7 @@ export function createEvidenceGatherer(options: EvidenceOptions): (group: ErrorG
     if (!group.commitSha) {
       evidence.diffUnavailable = "the spans carry no build.commit_sha";
     } else {
-      const found = await lookupCommit(resolved.repo, group.commitSha);
+      const found = await lookupCommit(resolved.repo, group.commitSha, resolved.repo ? "" : resolved.reason);
       if (options.plannedCommits) release(commitKey(resolved.repo, group.commitSha), group.commitSha);
       if ("error" in found) {
         evidence.diffUnavailable = found.error;

@@ -2,6 +2,7 @@ import { retry } from "@octokit/plugin-retry";
 import { throttling } from "@octokit/plugin-throttling";
 import { Octokit } from "@octokit/rest";
 import type { CommitInfo, CommitWithDiff } from "./git.ts";
+import { type HostCircuit, HostUnreachableError } from "./host-circuit.ts";
 import type { RepoRef } from "./repository.ts";
 
 /** Pinned so a GitHub default change cannot silently change response shapes. */
@@ -21,7 +22,15 @@ export interface GitHubClientOptions {
   retryAfterBaseMs?: number;
   /** Octokit's write spacing; off only against a local fake. */
   throttle?: boolean;
+  /** Shared with the rest of the run: a dead host fails fast after its first refused connection. */
+  circuit?: HostCircuit;
+  /** Octokit's per-request log lines (method, path, status, time); silent unless --verbose. */
+  log?: (line: string) => void;
 }
+
+// A status GitHub never sends: a connection that was never made, or a host already known dead.
+// It is on the retry plugin's do-not-retry list, so a dead host costs no backoff either.
+const UNREACHABLE_STATUS = 599;
 
 export interface PullRequestInfo {
   number: number;
@@ -43,8 +52,20 @@ export function createGitHubClient(options: GitHubClientOptions): GitHubClient {
     baseUrl: options.apiUrl.replace(/\/+$/, ""),
     userAgent: "tracefix",
     // A fresh time bound per fetch, so each retry of the retry plugin gets its own.
-    request: { fetch: timedFetch(options.timeoutMs) },
-    retry: { retries: options.retries, retryAfterBaseValue: options.retryAfterBaseMs ?? 1000 },
+    request: { fetch: timedFetch(options.timeoutMs, options.circuit) },
+    retry: {
+      retries: options.retries,
+      retryAfterBaseValue: options.retryAfterBaseMs ?? 1000,
+      doNotRetry: [400, 401, 403, 404, 410, 422, 451, UNREACHABLE_STATUS],
+    },
+    // Octokit's own log would print "500 with id UNKNOWN" for a refused connection; the report
+    // says what happened instead, and --verbose shows the request lines.
+    log: {
+      debug: () => {},
+      info: (line: string) => options.log?.(line),
+      warn: (line: string) => options.log?.(line),
+      error: (line: string) => options.log?.(line),
+    },
     throttle: {
       enabled: options.throttle ?? true,
       fallbackSecondaryRateRetryAfter: 60,
@@ -61,11 +82,20 @@ export function createGitHubClient(options: GitHubClientOptions): GitHubClient {
   return octokit;
 }
 
-function timedFetch(timeoutMs: number): typeof fetch {
-  return (input, init) => {
+function timedFetch(timeoutMs: number, circuit: HostCircuit | undefined): typeof fetch {
+  return async (input, init) => {
     const timeout = AbortSignal.timeout(timeoutMs);
     const signal = init?.signal ? AbortSignal.any([init.signal, timeout]) : timeout;
-    return fetch(input, { ...init, signal });
+    if (!circuit) return fetch(input, { ...init, signal });
+    try {
+      return await circuit.run(() => fetch(input, { ...init, signal }));
+    } catch (error) {
+      if (!(error instanceof HostUnreachableError)) throw error;
+      return new Response(JSON.stringify({ message: error.message }), {
+        status: UNREACHABLE_STATUS,
+        headers: { "content-type": "application/json" },
+      });
+    }
   };
 }
 

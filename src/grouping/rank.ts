@@ -31,3 +31,25 @@ export function rankGroups(
   scored.sort((a, b) => b.score - a.score || b.count - a.count || a.fingerprint.localeCompare(b.fingerprint));
   return scored.map((group, index) => ({ ...group, rank: index + 1 }));
 }
+
+/**
+ * The same error (service and slug) on another commit that ran before this group's commit, with
+ * its count: evidence that the error predates this deploy. Null when the data read holds none.
+ */
+export function earlierOccurrence(
+  group: ErrorGroup,
+  all: readonly ErrorGroup[],
+  commitFirstSeen: (sha: string) => number | undefined,
+): { commitSha: string; count: number } | null {
+  if (!group.commitSha) return null;
+  const ours = commitFirstSeen(group.commitSha) ?? group.firstSeenMs;
+  let best: { commitSha: string; count: number } | null = null;
+  for (const other of all) {
+    if (other.slug !== group.slug || other.service !== group.service) continue;
+    if (!other.commitSha || other.commitSha === group.commitSha) continue;
+    const theirs = commitFirstSeen(other.commitSha) ?? other.firstSeenMs;
+    if (theirs >= ours) continue;
+    if (!best || other.count > best.count) best = { commitSha: other.commitSha, count: other.count };
+  }
+  return best;
+}

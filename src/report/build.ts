@@ -94,6 +94,7 @@ export function buildReport(
   groups: ReportGroup[],
   redactions: RedactionCounts,
   analyst: AnalystSummary,
+  run: Pick<Report, "warnings" | "alsoSeen"> = { warnings: [], alsoSeen: [] },
 ): Report {
   const sum = (pick: (s: SourceStats) => number) => sourceStats.reduce((n, s) => n + pick(s), 0);
   return {
@@ -121,6 +122,8 @@ export function buildReport(
     },
     redactions,
     sourceStats: sourceStats.map((s) => ({ ...s })),
+    warnings: run.warnings,
+    alsoSeen: run.alsoSeen,
     groups,
   };
 }

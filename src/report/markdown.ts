@@ -18,18 +18,53 @@ export function renderReportMarkdown(report: Report): string {
         : ""),
     "",
   ];
+  if (report.warnings.length > 0) {
+    // First, before any "all clear": what this run could not see.
+    lines.push(
+      "## ⚠ What this run could not see",
+      "",
+      ...report.warnings.map((w) => `- ${cell(w.message)}`),
+      "",
+    );
+  }
   if (report.groups.length === 0) {
-    lines.push("No failing spans in this window.", "");
+    lines.push(
+      report.warnings.length > 0
+        ? "No failing spans were found in what could be read — which is not an all-clear: see above."
+        : "No failing spans in this window.",
+      "",
+    );
     return lines.join("\n");
   }
   lines.push(
-    "| # | service | group | count | new commit | suspect | confidence | PR | ticket |",
-    "|---|---|---|---:|:-:|---|---:|---|---|",
+    "| # | service | group | commit | count | new commit | suspect | verdict | PR | ticket |",
+    "|---|---|---|---|---:|:-:|---|---|---|---|",
     ...report.groups.map(tableRow),
     "",
   );
+  if (report.alsoSeen.length > 0) {
+    lines.push(
+      `**Also seen** (past \`--limit\`, not analysed): ${report.alsoSeen.length} group(s).`,
+      "",
+      "| # | service | group | commit | count |",
+      "|---|---|---|---|---:|",
+      ...report.alsoSeen.map(
+        (g) =>
+          `| ${g.rank} | ${cell(g.service)} | \`${cell(g.slug)}\` | ${g.commitSha ? `\`${g.commitSha.slice(0, 7)}\`` : "—"} | ${g.count} |`,
+      ),
+      "",
+    );
+  }
   for (const group of report.groups) lines.push(...groupSection(group));
   return lines.join("\n");
+}
+
+/** What the row claims: a cause with its confidence, "no code cause" as such, or no analysis. */
+function verdict(g: ReportGroup): string {
+  if (!g.analysis) return g.error ? "failed" : "—";
+  const predates = g.alsoOnEarlierCommit ? "; predates this deploy" : "";
+  if (!g.analysis.suspect) return `no code cause (${g.analysis.confidence.toFixed(2)})${predates}`;
+  return `${g.analysis.category.replace("_", " ")} (${g.analysis.confidence.toFixed(2)})`;
 }
 
 function tableRow(g: ReportGroup): string {
@@ -40,10 +75,11 @@ function tableRow(g: ReportGroup): string {
     String(g.rank),
     cell(g.service),
     `\`${cell(g.slug)}\``,
+    g.commitSha ? `\`${g.commitSha.slice(0, 7)}\`` : "—",
     String(g.count),
     g.newCommit ? "yes" : "",
     suspect,
-    g.analysis ? g.analysis.confidence.toFixed(2) : "—",
+    verdict(g),
     actionCell(g, "pull_request"),
     actionCell(g, "incident"),
   ];
@@ -59,6 +95,12 @@ function groupSection(g: ReportGroup): string[] {
     "",
   ];
   if (g.error) lines.push(`**Failed:** ${g.error}`, "");
+  if (g.alsoOnEarlierCommit) {
+    lines.push(
+      `**Predates this deploy:** the same error fired ${g.alsoOnEarlierCommit.count}× on the earlier commit \`${g.alsoOnEarlierCommit.commitSha.slice(0, 12)}\`.`,
+      "",
+    );
+  }
   if (g.skipped) lines.push(`**Not analysed:** ${g.skipped}`, "");
   if (g.analysis) {
     lines.push(

@@ -81,6 +81,14 @@ export const ReportGroupSchema = z.object({
   error: z.string().optional(),
   /** Set when the group was not analysed on purpose (the run's model budget ran out). */
   skipped: z.string().optional(),
+  /**
+   * The same error (service and slug) seen on an earlier commit in the data read: it predates
+   * this deploy, which is evidence against a code cause in this commit.
+   */
+  alsoOnEarlierCommit: z
+    .object({ commitSha: identifier(z.string()), count: z.number().int().nonnegative() })
+    .nullable()
+    .optional(),
 });
 
 const UsageSchema = z.object({
@@ -128,8 +136,32 @@ export const ReportSchema = z.object({
       requests: z.number().int().nonnegative(),
       problems: z.array(z.object({ line: z.number().int().optional(), message: z.string() })),
       queryLinks: z.array(z.string()).optional(),
+      location: z.string().optional(),
+      failed: z.object({ message: z.string(), check: z.string() }).optional(),
+      notTraceLines: z.number().int().nonnegative().optional(),
+      spansOutsideWindow: z.number().int().nonnegative().optional(),
+      timeRange: z.object({ first: z.string(), last: z.string() }).optional(),
     }),
   ),
+  /**
+   * What the run could not see, at run level: failed sources, input that held no usable spans,
+   * evidence that was missing for every group, unreachable hosts. Empty when the run saw all.
+   */
+  warnings: z.array(z.object({ code: z.string(), message: z.string() })).default([]),
+  /** Groups past --limit: found and ranked, not analysed. Nothing is hidden by the cut. */
+  alsoSeen: z
+    .array(
+      z.object({
+        rank: z.number().int().positive(),
+        fingerprint: identifier(z.string()),
+        service: z.string(),
+        slug: z.string(),
+        count: z.number().int().nonnegative(),
+        commitSha: identifier(z.string()).nullable(),
+        newCommit: z.boolean(),
+      }),
+    )
+    .default([]),
   groups: z.array(ReportGroupSchema),
 });
 

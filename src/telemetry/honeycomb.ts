@@ -40,6 +40,8 @@ type Filter = { column: string; op: string; value?: unknown };
  */
 export class HoneycombSource implements TelemetrySource {
   readonly name = "honeycomb" as const;
+  readonly checks =
+    "that HONEYCOMB_API_URL is reachable (US or EU host), HONEYCOMB_API_KEY has the Run Queries permission, and HONEYCOMB_DATASET exists";
   private readonly client: JsonClient;
   private readonly apiUrl: string;
   private readonly dataset: string;
@@ -102,6 +104,7 @@ export class HoneycombSource implements TelemetrySource {
       problems: [],
       requests: 0,
       queryLinks: [],
+      location: this.location,
     };
     try {
       const granularity = Math.max(60, Math.ceil((window.untilMs - window.sinceMs) / 1000 / MAX_BUCKETS));
@@ -174,6 +177,10 @@ export class HoneycombSource implements TelemetrySource {
    * and up to 10,000 with it off, so the tail comes from a series-free run of the same breakdown:
    * exact counts, and the window's bounds for first/last seen (no series to read them from).
    */
+  get location(): string {
+    return `${this.apiUrl} (dataset ${this.dataset})`;
+  }
+
   private async longTail(
     window: TimeWindow,
     head: GroupCounts[],

@@ -20,10 +20,15 @@ const MAX_LISTED_PROBLEMS = 20;
  */
 export class OtlpFileSource implements TelemetrySource {
   readonly name = "file" as const;
+  readonly checks = "that --input names the Collector file exporter's output";
   private readonly path: string;
 
   constructor(path: string) {
     this.path = path;
+  }
+
+  get location(): string {
+    return this.path;
   }
 
   async preflight(): Promise<void> {
@@ -35,6 +40,12 @@ export class OtlpFileSource implements TelemetrySource {
     }
     const text = startsWith(head, GZIP_MAGIC) ? null : head;
     if (text && text.length > 0 && !looksLikeJsonLines(text)) {
+      if (looksLikeText(text)) {
+        const first = text.toString("utf8").split(/\r?\n/)[0]?.slice(0, 40) ?? "";
+        throw new UsageError(
+          `--input ${this.path}: a text file, but not OTLP/JSON lines (it starts with "${first}"); pass the OTel Collector file exporter's output`,
+        );
+      }
       throw new UsageError(
         `--input ${this.path}: not OTLP/JSON lines (binary data; is the file exporter set to format: proto?). Use format: json`,
       );
@@ -49,7 +60,11 @@ export class OtlpFileSource implements TelemetrySource {
       skippedLines: 0,
       problems: [],
       requests: 0,
+      location: this.path,
+      notTraceLines: 0,
+      spansOutsideWindow: 0,
     };
+    const range = { first: Number.POSITIVE_INFINITY, last: Number.NEGATIVE_INFINITY };
     const head = await readHead(this.path);
     const file = createReadStream(this.path);
     const input: Readable = startsWith(head, GZIP_MAGIC) ? file.pipe(createGunzip()) : file;
@@ -61,7 +76,10 @@ export class OtlpFileSource implements TelemetrySource {
         if (line.trim() === "") continue;
         let spans: ReturnType<typeof decodeExportRequest>;
         try {
-          spans = decodeExportRequest(JSON.parse(line));
+          const payload = JSON.parse(line) as unknown;
+          spans = decodeExportRequest(payload);
+          if (spans.length === 0 && !hasResourceSpans(payload))
+            stats.notTraceLines = (stats.notTraceLines ?? 0) + 1;
         } catch (error) {
           stats.skippedLines += 1;
           if (stats.problems.length < MAX_LISTED_PROBLEMS) {
@@ -69,13 +87,20 @@ export class OtlpFileSource implements TelemetrySource {
           }
           continue;
         }
-        for (const span of spans) this.route(span, window, sink, stats);
+        for (const span of spans) {
+          range.first = Math.min(range.first, span.startTimeMs);
+          range.last = Math.max(range.last, span.startTimeMs);
+          this.route(span, window, sink, stats);
+        }
       }
     } catch (error) {
       // A truncated .gz fails mid-stream; what was read before that still counts.
       stats.problems.push({ line: lineNumber + 1, message: `input ended early: ${describe(error)}` });
     } finally {
       file.destroy();
+    }
+    if (Number.isFinite(range.first) && Number.isFinite(range.last)) {
+      stats.timeRange = { first: isoOrRaw(range.first), last: isoOrRaw(range.last) };
     }
     return stats;
   }
@@ -84,7 +109,10 @@ export class OtlpFileSource implements TelemetrySource {
     stats.spansRead += 1;
     const sha = commitShaOf(span);
     if (sha && span.startTimeMs < window.untilMs) sink.noteCommitSeen(sha, span.startTimeMs);
-    if (span.startTimeMs < window.sinceMs || span.startTimeMs >= window.untilMs) return;
+    if (span.startTimeMs < window.sinceMs || span.startTimeMs >= window.untilMs) {
+      stats.spansOutsideWindow = (stats.spansOutsideWindow ?? 0) + 1;
+      return;
+    }
     if (!isTriageCandidate(span)) return;
     stats.spansMatched += 1;
     sink.addSpan(span);
@@ -118,6 +146,24 @@ function looksLikeJsonLines(head: Buffer): boolean {
     .replace(/^\uFEFF/, "")
     .trimStart();
   return text === "" || text.startsWith("{");
+}
+
+function hasResourceSpans(payload: unknown): boolean {
+  return typeof payload === "object" && payload !== null && "resourceSpans" in payload;
+}
+
+/** Span times come from telemetry: a nonsense timestamp is shown as a number, not a crash. */
+function isoOrRaw(ms: number): string {
+  const date = new Date(ms);
+  return Number.isNaN(date.getTime()) ? String(ms) : date.toISOString();
+}
+
+/** Printable UTF-8 with no NUL: a log or CSV someone passed by mistake, not a proto dump. */
+function looksLikeText(head: Buffer): boolean {
+  if (head.includes(0)) return false;
+  const text = head.toString("utf8");
+  // Allow a character cut in half at the end of the 64-byte head.
+  return !/\uFFFD./s.test(text) && !/[\u0001-\u0008\u000E-\u001F]/.test(text);
 }
 
 function describe(error: unknown): string {

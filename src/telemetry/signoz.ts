@@ -26,6 +26,8 @@ const TRIAGE_FILTER = `(has_error = true OR name = '${AGENT_STOP_FAILURE}')`;
  */
 export class SignozSource implements TelemetrySource {
   readonly name = "signoz" as const;
+  readonly checks =
+    "that SIGNOZ_URL is reachable from this runner and SIGNOZ_API_KEY is a valid service-account key";
   private readonly url: string;
   private readonly client: JsonClient;
   private readonly options: BackendOptions;
@@ -63,6 +65,7 @@ export class SignozSource implements TelemetrySource {
       skippedLines: 0,
       problems: [],
       requests: 0,
+      location: this.url,
     };
     try {
       const step = Math.max(60, Math.ceil((window.untilMs - window.sinceMs) / 1000 / MAX_BUCKETS));
@@ -110,6 +113,10 @@ export class SignozSource implements TelemetrySource {
       stats.requests = this.client.requests;
     }
     return stats;
+  }
+
+  get location(): string {
+    return this.url;
   }
 
   private toSpan(row: { timestamp: string; data: Record<string, unknown> }): TelemetrySpan {

@@ -54,10 +54,23 @@ export interface SourceStats {
   requests: number;
   /** Permalinks to the backend's own view of the queries, when it gives them. */
   queryLinks?: string[];
+  /** Where the source read from: the file, or the backend's host (and dataset). */
+  location?: string;
+  /** Set when the source could not be read at all: what went wrong, and what to check. */
+  failed?: { message: string; check: string };
+  /** Lines that were JSON but held no spans (logs, metrics, or not OTLP at all). */
+  notTraceLines?: number;
+  /** Spans read that fell outside the window, and the time range of everything read. */
+  spansOutsideWindow?: number;
+  timeRange?: { first: string; last: string };
 }
 
 export interface TelemetrySource {
   readonly name: SourceName;
+  /** The file path or backend host, for messages. */
+  readonly location: string;
+  /** What a user should check when this source cannot be read at all. */
+  readonly checks: string;
   /** Cheap checks that must fail before anything runs (unreadable input, bad credentials). */
   preflight(): Promise<void>;
   collect(window: TimeWindow, sink: SpanSink): Promise<SourceStats>;

@@ -42,11 +42,62 @@ describe("renderReportMarkdown", () => {
     expect(md).toContain("$0.00");
   });
 
-  it("has a ranked table with suspect, confidence and action states", () => {
-    expect(md).toContain("| # | service | group | count | new commit | suspect | confidence | PR | ticket |");
+  it("has a ranked table with the commit, suspect, verdict and action states", () => {
     expect(md).toContain(
-      "| 1 | billing-service | `TypeError.applyDiscount.5afcd047` | 14 | yes | `src/pricing.js:7` | 0.90 | skipped | dry run |",
+      "| # | service | group | commit | count | new commit | suspect | verdict | PR | ticket |",
     );
+    expect(md).toContain(
+      "| 1 | billing-service | `TypeError.applyDiscount.5afcd047` | `83e0a38` | 14 | yes | `src/pricing.js:7` | code regression (0.90) | skipped | dry run |",
+    );
+  });
+
+  it("says 'no code cause' as such, and when the error predates this deploy", () => {
+    const innocent = {
+      ...sampleReportGroup(),
+      alsoOnEarlierCommit: { commitSha: "1234567890abcdef1234567890abcdef12345678", count: 6 },
+    };
+    if (innocent.analysis) innocent.analysis = { ...innocent.analysis, suspect: null, confidence: 0.3 };
+    const text = renderReportMarkdown({ ...report, groups: [innocent] });
+    expect(text).toContain("| no code cause (0.30); predates this deploy |");
+    expect(text).toContain(
+      "**Predates this deploy:** the same error fired 6× on the earlier commit `1234567890ab`.",
+    );
+  });
+
+  it("puts what the run could not see first, and never calls an empty run an all-clear", () => {
+    const blind = renderReportMarkdown({
+      ...report,
+      groups: [],
+      warnings: [
+        { code: "source_failed", message: "SigNoz at http://signoz:8080 could not be read: refused." },
+      ],
+    });
+    const lines = blind.split("\n");
+    const warning = lines.indexOf("## ⚠ What this run could not see");
+    expect(warning).toBeGreaterThan(0);
+    expect(warning).toBeLessThan(8);
+    expect(blind).toContain("- SigNoz at http://signoz:8080 could not be read: refused.");
+    expect(blind).not.toContain("No failing spans in this window.");
+    expect(blind).toContain("which is not an all-clear");
+  });
+
+  it("lists the groups past --limit in an 'also seen' table", () => {
+    const cut = renderReportMarkdown({
+      ...report,
+      alsoSeen: [
+        {
+          rank: 2,
+          fingerprint: "ab",
+          service: "orders",
+          slug: "Error.x.1",
+          count: 3,
+          commitSha: "c".repeat(40),
+          newCommit: false,
+        },
+      ],
+    });
+    expect(cut).toContain("**Also seen** (past `--limit`, not analysed): 1 group(s).");
+    expect(cut).toContain("| 2 | orders | `Error.x.1` | `ccccccc` | 3 |");
   });
 
   it("explains in each group's section why no PR was opened", () => {

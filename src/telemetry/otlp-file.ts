@@ -163,7 +163,12 @@ function looksLikeText(head: Buffer): boolean {
   if (head.includes(0)) return false;
   const text = head.toString("utf8");
   // Allow a character cut in half at the end of the 64-byte head.
-  return !/\uFFFD./s.test(text) && !/[\u0001-\u0008\u000E-\u001F]/.test(text);
+  if (/\uFFFD./s.test(text)) return false;
+  // Control characters other than tab, newline and carriage return mark binary data.
+  return ![...text].some((c) => {
+    const code = c.charCodeAt(0);
+    return code < 32 && code !== 9 && code !== 10 && code !== 13;
+  });
 }
 
 function describe(error: unknown): string {

@@ -3,14 +3,14 @@ import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { type CliOptions, DEFAULT_LIMIT, DEFAULT_OUT_DIR, loadConfig } from "./config.ts";
 import { nearestName } from "./nearest-name.ts";
-import { runTriage } from "./pipeline.ts";
+import type { runTriage } from "./pipeline.ts";
 import { createProgress } from "./progress.ts";
-import { writeReport } from "./report/write.ts";
 import { UsageError } from "./usage-error.ts";
 
 export const HELP = `triage — nightly AI-SRE triage of error spans and failed coding-agent turns
 
 Usage:
+  triage doctor             check every configured credential and endpoint, then exit
   triage [--since 24h] [--until <ISO|now>] [--source signoz|honeycomb|file|all]
          [--input <path.jsonl>] [--limit ${DEFAULT_LIMIT}] [--dry-run] [--out <dir>] [--json]
          [--config <path>] [--repo-dir <path>] [--max-cost <usd>] [--verbose]
@@ -29,13 +29,15 @@ Options:
   --dry-run                 send nothing; write would-be tickets and PRs under --out (also the
                             default while GITHUB_TOKEN or JIRA_BASE_URL is unset)
   --out <dir>               where report.json, report.md and dry-run bodies go (default ${DEFAULT_OUT_DIR})
-  --json                    print report.json on stdout (progress stays on stderr)
+  --json                    print report.json on stdout (progress is quiet; warnings still go
+                            to stderr)
   --config <path>           triage.config.json (default ./triage.config.json if present)
   --repo-dir <path>         local git checkout used to read each group's commit diff
                             (else the diff comes from GitHub when GITHUB_TOKEN is set)
   --max-cost <usd>          ceiling on the run's estimated Claude spend; groups past it are
                             reported as skipped (also "analysis.maxCostUsd" in the config)
-  --verbose                 more progress detail on stderr
+  --verbose                 per-request lines with status and time for every backend, each
+                            group's token use (cache reads included) and why it got no PR
   -h, --help                show this help
   --version                 print the version
 
@@ -132,6 +134,7 @@ function describeArgError(error: unknown): string {
 
 export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
   try {
+    if (argv[0] === "doctor") return await doctor(argv.slice(1), env);
     const args = parseCliArgs(argv);
     if (args.help) {
       process.stdout.write(HELP);
@@ -147,6 +150,11 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
       verbose: config.verbose,
       tty: process.stderr.isTTY === true,
     });
+    // Loaded only for a run: --help, --version and usage errors stay quick.
+    const [{ runTriage }, { writeReport }] = await Promise.all([
+      import("./pipeline.ts"),
+      import("./report/write.ts"),
+    ]);
     const { report, exitCode } = await runTriage(config, progress);
     const written = await writeReport(report, config.outDir, config.stepSummaryPath);
     progress.info(`wrote ${written.jsonPath} and ${written.markdownPath}`);
@@ -164,6 +172,29 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     return 1;
   }
 }
+
+/** `triage doctor [--config <path>]`: check every configured service; 0 all good, 1 a check failed. */
+async function doctor(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
+  const args = parseCliArgs(argv);
+  if (args.help) {
+    process.stdout.write(DOCTOR_HELP);
+    return 0;
+  }
+  const { loadServiceSettings } = await import("./config.ts");
+  const { renderDoctor, runDoctor } = await import("./doctor.ts");
+  const results = await runDoctor(loadServiceSettings(env, process.cwd(), args.config));
+  process.stdout.write(renderDoctor(results));
+  return results.some((r) => r.status === "failed") ? 1 : 0;
+}
+
+const DOCTOR_HELP = `triage doctor — check every configured credential and endpoint without a run
+
+Usage: triage doctor [--config <path>]
+
+Makes one or two read-only calls per configured service (SigNoz, Honeycomb, GitHub, Jira,
+Anthropic) and says what each key may do. Exit 0 when every configured service passes, 1 when a
+check fails, 2 on a configuration error.
+`;
 
 function summaryLines(report: Awaited<ReturnType<typeof runTriage>>["report"]): string {
   const blind = report.warnings.length;

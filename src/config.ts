@@ -88,6 +88,65 @@ export const DEFAULT_OUT_DIR = "triage-out";
 export const DEFAULT_DIFF_TOKEN_BUDGET = 12_000;
 const CONFIG_FILE = "triage.config.json";
 
+/** What `triage doctor` checks: every service the environment configures, and none it does not. */
+export interface ServiceSettings {
+  signoz: { url: string; apiKey: string } | null;
+  honeycomb: { apiUrl: string; apiKey: string; dataset: string } | null;
+  github: RunConfig["github"];
+  jira: RunConfig["jira"];
+  anthropic: RunConfig["anthropic"];
+  timeoutMs: number;
+  services: RunConfig["services"];
+}
+
+export function loadServiceSettings(
+  env: NodeJS.ProcessEnv,
+  cwd: string,
+  configPath?: string,
+): ServiceSettings {
+  const parsedEnv = parseEnv(env);
+  const file = readConfigFile(configPath, cwd);
+  const partial = (names: string[]) => names.some((n) => parsedEnv[n as keyof Env] !== undefined);
+  if (partial(["SIGNOZ_URL", "SIGNOZ_API_KEY"]) && !(parsedEnv.SIGNOZ_URL && parsedEnv.SIGNOZ_API_KEY))
+    throw new UsageError("SigNoz needs both SIGNOZ_URL and SIGNOZ_API_KEY");
+  if (
+    partial(["HONEYCOMB_API_KEY", "HONEYCOMB_DATASET"]) &&
+    !(parsedEnv.HONEYCOMB_API_KEY && parsedEnv.HONEYCOMB_DATASET)
+  )
+    throw new UsageError("Honeycomb needs both HONEYCOMB_API_KEY and HONEYCOMB_DATASET");
+  return {
+    signoz:
+      parsedEnv.SIGNOZ_URL && parsedEnv.SIGNOZ_API_KEY
+        ? { url: parsedEnv.SIGNOZ_URL, apiKey: parsedEnv.SIGNOZ_API_KEY }
+        : null,
+    honeycomb:
+      parsedEnv.HONEYCOMB_API_KEY && parsedEnv.HONEYCOMB_DATASET
+        ? {
+            apiUrl: parsedEnv.HONEYCOMB_API_URL,
+            apiKey: parsedEnv.HONEYCOMB_API_KEY,
+            dataset: parsedEnv.HONEYCOMB_DATASET,
+          }
+        : null,
+    github: parsedEnv.GITHUB_TOKEN
+      ? {
+          token: parsedEnv.GITHUB_TOKEN,
+          apiUrl: parsedEnv.GITHUB_API_URL,
+          repository: parsedEnv.GITHUB_REPOSITORY ?? null,
+        }
+      : null,
+    jira: jiraConfig(parsedEnv),
+    anthropic: parsedEnv.ANTHROPIC_API_KEY
+      ? {
+          apiKey: parsedEnv.ANTHROPIC_API_KEY,
+          baseUrl: parsedEnv.ANTHROPIC_BASE_URL ?? null,
+          model: parsedEnv.TRIAGE_MODEL,
+        }
+      : null,
+    timeoutMs: file.telemetry?.timeoutMs ?? 30_000,
+    services: file.services,
+  };
+}
+
 /**
  * The only reader of the environment and of triage.config.json. Every problem becomes a
  * UsageError naming the flag, variable or field and what would fix it.

@@ -37,7 +37,7 @@ export async function runTriage(
   progress: Progress,
   now: () => Date = () => new Date(),
 ): Promise<TriageResult> {
-  const sources = createSources(config);
+  const sources = createSources(config, (line) => progress.detail(line));
   await Promise.all(sources.map((source) => source.preflight()));
 
   // Sources run concurrently into one collector; groups with the same fingerprint merge.
@@ -81,6 +81,7 @@ export async function runTriage(
           ranked.length,
           `#${group.rank} ${group.service} ${group.slug}: ${outcomeOf(result)}`,
         );
+        progress.detail(whyOf(result));
         return result;
       }),
     ),
@@ -109,6 +110,7 @@ export async function runTriage(
     }),
   );
   for (const warning of warnings) progress.warn(warning.message);
+  for (const stats of sourceStats) progress.detail(`${stats.source}: ${stats.requests} request(s) in all`);
   const alsoSeen = everyRank.slice(config.limit).map((g) => ({
     rank: g.rank,
     fingerprint: g.fingerprint,
@@ -374,6 +376,20 @@ function traceLinksFor(group: RankedGroup, template: string | null): string[] {
   return group.samples
     .filter((s) => s.traceId)
     .map((s) => template.replaceAll("{traceId}", encodeURIComponent(s.traceId)));
+}
+
+/** --verbose: the group's model usage (cache hits included) and what became of each action. */
+function whyOf(group: ReportGroup): string {
+  const usage = group.analysis?.usage;
+  const tokens = usage
+    ? `model: ${usage.inputTokens} input (${usage.cacheReadTokens} read from cache, ${usage.cacheCreationTokens} written), ${usage.outputTokens} output tokens; `
+    : "";
+  const actions = group.actions
+    .map(
+      (a) => `${a.kind === "pull_request" ? "PR" : "ticket"} ${a.status}${a.reason ? `: ${a.reason}` : ""}`,
+    )
+    .join("; ");
+  return `  #${group.rank} ${tokens}${actions}`;
 }
 
 function outcomeOf(group: ReportGroup): string {

@@ -1,4 +1,5 @@
 import type { Analysis } from "../analysis/analysis.ts";
+import { parseStackTrace } from "../grouping/stack-frames.ts";
 import { type ActionInput, branchFor, fingerprintMarker } from "./action.ts";
 
 /** The incident ticket as markdown (the Jira sink converts the same content to ADF). */
@@ -30,6 +31,7 @@ export function renderIncidentBody({ group, analysis, evidence, traceLinks }: Ac
       "Sample traces",
       traceLinks.length > 0 ? traceLinks : group.samples.map((s) => `trace ${s.traceId}`),
     ),
+    ...reproductionMarkdown(group),
     "",
     `Fingerprint \`${group.fingerprint}\` (slug \`${group.slug}\`, grouping v${group.grouping.version}).`,
     "",
@@ -70,6 +72,49 @@ export function renderPullRequestBody(
     "",
   ].join("\n");
 }
+
+/**
+ * What the incident promises ("reproduce with the input from a sample span's attributes"): the
+ * newest sample's attributes (redacted with the rest of the group) and its first in-app frames.
+ */
+export function reproductionOf(group: ActionInput["group"]): { attributes: string[]; stack: string[] } {
+  const sample = group.samples[0];
+  if (!sample) return { attributes: [], stack: [] };
+  const attributes = Object.entries(sample.attributes)
+    .filter(([key]) => !key.startsWith("exception."))
+    .slice(0, MAX_REPRO_ATTRIBUTES)
+    .map(([key, value]) => `${key} = ${typeof value === "string" ? value : JSON.stringify(value)}`);
+  const frames = parseStackTrace(sample.stacktrace)
+    .filter((f) => f.inApp)
+    .slice(0, MAX_REPRO_FRAMES);
+  const headline = sample.stacktrace.split("\n")[0]?.trim() ?? "";
+  const stack =
+    frames.length > 0
+      ? [
+          headline,
+          ...frames.map(
+            (f) => `at ${f.function || "<anonymous>"} (${f.file}${f.line !== null ? `:${f.line}` : ""})`,
+          ),
+        ]
+      : [];
+  return { attributes, stack: stack.filter(Boolean) };
+}
+
+function reproductionMarkdown(group: ActionInput["group"]): string[] {
+  const { attributes, stack } = reproductionOf(group);
+  if (attributes.length === 0 && stack.length === 0) return [];
+  return [
+    "",
+    "## Reproduce",
+    ...(attributes.length > 0
+      ? ["Input from the newest sample span:", "", ...attributes.map((a) => `- \`${a}\``)]
+      : []),
+    ...(stack.length > 0 ? ["", "First in-app frames:", "", "```", ...stack, "```"] : []),
+  ];
+}
+
+const MAX_REPRO_ATTRIBUTES = 12;
+const MAX_REPRO_FRAMES = 5;
 
 function section(title: string, items: readonly string[]): string[] {
   return items.length === 0 ? [] : ["", `## ${title}`, ...items.map((item) => `- ${item}`)];

@@ -2,7 +2,8 @@ import { isApiError, isNetworkError, isRateLimitError, withRetry } from "jira.js
 import { adfToMarkdown } from "../evidence/adf.ts";
 import type { JiraClient } from "../evidence/jira.ts";
 import type { ActionInput, ActionResult } from "./action.ts";
-import { bullets, code, document, heading, link, paragraph, strong, text } from "./adf-builder.ts";
+import { bullets, code, codeBlock, document, heading, link, paragraph, strong, text } from "./adf-builder.ts";
+import { reproductionOf } from "./bodies.ts";
 import { type FailureKind, writeOnce } from "./write-once.ts";
 
 export interface IncidentSettings {
@@ -278,10 +279,24 @@ function incidentDocument({ group, analysis, evidence, traceLinks }: ActionInput
     analysis.violatedCriteria.length > 0 ? bullets(analysis.violatedCriteria) : null,
     traceLinks.length > 0 ? heading(2, "Sample traces") : null,
     traceLinks.length > 0 ? bullets(traceLinks.map((url) => [link(url, url)])) : null,
+    ...reproductionBlocks(group),
     paragraph(
       `Fingerprint ${group.fingerprint} (grouping v${group.grouping.version}). Opened by tracefix; reruns comment here instead of opening another ticket.`,
     ),
   );
+}
+
+/** The sample's input and first in-app frames, so the ticket holds what it needs to reproduce. */
+function reproductionBlocks(group: ActionInput["group"]) {
+  const { attributes, stack } = reproductionOf(group);
+  if (attributes.length === 0 && stack.length === 0) return [];
+  return [
+    heading(2, "Reproduce"),
+    attributes.length > 0 ? paragraph("Input from the newest sample span:") : null,
+    attributes.length > 0 ? bullets(attributes.map((a) => [code(a)])) : null,
+    stack.length > 0 ? paragraph("First in-app frames:") : null,
+    stack.length > 0 ? codeBlock(stack.join("\n")) : null,
+  ];
 }
 
 function recurrenceComment({ group }: ActionInput, resolved: boolean) {

@@ -9,6 +9,8 @@ export interface BackendOptions {
   maxRetryDelayMs: number;
   /** How many of the largest server-side groups get sample spans (one request each). */
   sampleGroups: number;
+  /** --verbose: one line per request with its status and time. */
+  onRequest?: (line: string) => void;
 }
 
 export const SAMPLES_PER_QUERY = 5;

@@ -66,6 +66,7 @@ export class HoneycombSource implements TelemetrySource {
       baseUrl: this.apiUrl,
       headers: { "X-Honeycomb-Team": apiKey },
       ...options,
+      onRequest: (line) => options.onRequest?.(`honeycomb: ${line}`),
     });
   }
 

@@ -10,6 +10,8 @@ export interface JsonClientOptions {
   retries: number;
   /** Caps both exponential backoff and a server's Retry-After, so a run's wall time stays bounded. */
   maxRetryDelayMs: number;
+  /** Sees every request with its status (null when none came back) and time: --verbose prints it. */
+  onRequest?: (line: string) => void;
 }
 
 /** An HTTP failure of a telemetry backend, with the status when there was a response. */
@@ -100,7 +102,14 @@ export function createJsonClient(options: JsonClientOptions): JsonClient {
       requests += 1;
       // A body cut off mid-JSON (a proxy dropping the connection) is worth one more try.
       for (let attempt = 1; ; attempt++) {
-        const { statusCode, text } = await send(method, path, body);
+        const started = performance.now();
+        const { statusCode, text } = await send(method, path, body).catch((error: unknown) => {
+          options.onRequest?.(`${method} ${path} - failed in ${Math.round(performance.now() - started)} ms`);
+          throw error;
+        });
+        options.onRequest?.(
+          `${method} ${path} - ${statusCode} in ${Math.round(performance.now() - started)} ms`,
+        );
         if (statusCode >= 400) throw new BackendError(options.backend, statusCode, errorMessageOf(text));
         try {
           return JSON.parse(text) as unknown;

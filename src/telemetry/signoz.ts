@@ -40,6 +40,7 @@ export class SignozSource implements TelemetrySource {
       baseUrl: this.url,
       headers: { "SIGNOZ-API-KEY": apiKey },
       ...options,
+      onRequest: (line) => options.onRequest?.(`signoz: ${line}`),
     });
   }
 

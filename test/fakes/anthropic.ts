@@ -24,6 +24,8 @@ export interface FakeAnthropic extends FakeServer {
 
 const MIN_CACHEABLE_TOKENS = 1024;
 const SAMPLING = ["temperature", "top_p", "top_k"];
+// The models GET /v1/models/{id} knows (late 2026 names).
+const KNOWN_MODELS = ["claude-sonnet-5-5", "claude-opus-5-5", "claude-haiku-5-5"];
 
 /**
  * The Messages API (POST /v1/messages) as far as tracefix uses it: request validation, a
@@ -38,10 +40,20 @@ export async function startFakeAnthropic(options: {
   const cache = new Map<string, number>();
   const calls: MessagesRequest[] = [];
   const server = await startFakeServer((request, url) => {
-    if (request.method !== "POST" || url.pathname !== "/v1/messages")
-      return error(404, "not_found_error", `no route ${url.pathname}`);
     // SDK 1.x sends the key as a bearer token; older clients use x-api-key. Both are accepted.
     const presented = request.headers["x-api-key"] ?? request.headers.authorization?.replace(/^Bearer /, "");
+    const modelPath = /^\/v1\/models\/([^/]+)$/.exec(url.pathname);
+    if (request.method === "GET" && modelPath) {
+      if (presented !== options.apiKey) return error(401, "authentication_error", "invalid x-api-key");
+      const id = decodeURIComponent(modelPath[1] ?? "");
+      if (!KNOWN_MODELS.includes(id)) return error(404, "not_found_error", `model: ${id}`);
+      return {
+        status: 200,
+        body: { type: "model", id, display_name: id, created_at: "2026-09-01T00:00:00Z" },
+      };
+    }
+    if (request.method !== "POST" || url.pathname !== "/v1/messages")
+      return error(404, "not_found_error", `no route ${url.pathname}`);
     if (presented !== options.apiKey) return error(401, "authentication_error", "invalid x-api-key");
     if (!request.headers["anthropic-version"])
       return error(400, "invalid_request_error", "anthropic-version: header is required");

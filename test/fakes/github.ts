@@ -30,6 +30,8 @@ export interface FakeRepo {
   git?: GitStore;
   /** Pull requests opened through the API, in order. */
   pulls: OpenedPull[];
+  /** The token may read but not push (permissions.push false), as a read-only token would. */
+  readOnly?: boolean;
 }
 
 export interface OpenedPull {
@@ -55,7 +57,12 @@ export interface FakeGitHub extends FakeServer {
  * as JSON or the diff media type, commit → pulls, token auth, 404s, rate limits. Octokit URL-encodes
  * path parameters; the fake decodes them.
  */
-export async function startFakeGitHub(options: { token: string; prefix?: string }): Promise<FakeGitHub> {
+export async function startFakeGitHub(options: {
+  token: string;
+  prefix?: string;
+  /** The classic token's scopes, as GitHub reports them in x-oauth-scopes. */
+  scopes?: string;
+}): Promise<FakeGitHub> {
   const repos = new Map<string, FakeRepo>();
   const prefix = options.prefix ?? "";
   let rateLimited = 0;
@@ -88,6 +95,13 @@ export async function startFakeGitHub(options: { token: string; prefix?: string 
           "x-ratelimit-remaining": "0",
           "x-ratelimit-reset": String(Math.ceil(Date.now() / 1000) + 1),
         },
+      };
+    }
+    if (request.method === "GET" && url.pathname === `${prefix}/user`) {
+      return {
+        status: 200,
+        body: { login: "tracefix-bot", id: 4242, type: "User", site_admin: false },
+        headers: { "x-oauth-scopes": options.scopes ?? "repo" },
       };
     }
     if (!url.pathname.startsWith(`${prefix}/repos/`)) return json(404, { message: "Not Found" });
@@ -152,6 +166,7 @@ function gitDataApi(
       full_name: slug,
       default_branch: git?.defaultBranch ?? "main",
       private: true,
+      permissions: { admin: false, maintain: false, push: !repo.readOnly, triage: true, pull: true },
     });
   }
   if (!git) return null;

@@ -40,6 +40,8 @@ export interface FakeJira extends FakeServer {
   issues: Map<string, FakeIssue>;
   /** Comments added through the API (key → ADF bodies), in order. */
   added: Map<string, unknown[]>;
+  /** Project permissions the user lacks (e.g. "LINK_ISSUES"), for /mypermissions. */
+  denied: Set<string>;
   /**
    * How long a new issue stays out of /search/jql, as Jira's index lags a fresh write. Reads by
    * key see it at once, as on Jira.
@@ -112,6 +114,7 @@ export async function startFakeJira(options: {
   const issues = new Map<string, FakeIssue>();
   const added = new Map<string, unknown[]>();
   const createdAt = new Map<string, number>();
+  const denied = new Set<string>();
   const state = { searchLagMs: 0 };
   const projects = options.projects ?? ["OPS", "BILL"];
   const expected = `Basic ${Buffer.from(`${options.email}:${options.token}`).toString("base64")}`;
@@ -133,6 +136,42 @@ export async function startFakeJira(options: {
       });
     }
     if (request.method === "GET" && path === "/rest/api/3/field") return reply(200, FIELDS);
+    if (request.method === "GET" && path === "/rest/api/3/myself") {
+      return reply(200, {
+        accountId: "5b10ac8d82e05b22cc7d4ef5",
+        accountType: "atlassian",
+        emailAddress: options.email,
+        displayName: "Tracefix Bot",
+        active: true,
+        self: `${server?.url ?? ""}/rest/api/3/user?accountId=5b10ac8d82e05b22cc7d4ef5`,
+      });
+    }
+    if (request.method === "GET" && path === "/rest/api/3/mypermissions") {
+      const keys = (url.searchParams.get("permissions") ?? "").split(",").filter(Boolean);
+      if (keys.length === 0)
+        return reply(400, { errorMessages: ["The permissions query parameter is required."], errors: {} });
+      const project = url.searchParams.get("projectKey");
+      if (project && !projects.includes(project))
+        return reply(404, {
+          errorMessages: [`No project could be found with key '${project}'.`],
+          errors: {},
+        });
+      return reply(200, {
+        permissions: Object.fromEntries(
+          keys.map((key, i) => [
+            key,
+            {
+              id: String(10 + i),
+              key,
+              name: key,
+              type: "PROJECT",
+              description: key,
+              havePermission: !denied.has(key),
+            },
+          ]),
+        ),
+      });
+    }
     const body = request.body ? (JSON.parse(request.body) as Record<string, unknown>) : {};
     if (request.method === "POST" && path === "/rest/api/3/search/jql")
       return reply(
@@ -260,7 +299,7 @@ export async function startFakeJira(options: {
     }
     return reply(404, { errorMessages: [`no route for ${request.method} ${path}`], errors: {} });
   });
-  const fake = Object.assign(server, { issues, added });
+  const fake = Object.assign(server, { issues, added, denied });
   return Object.defineProperty(fake, "searchLagMs", {
     get: () => state.searchLagMs,
     set: (ms: number) => {

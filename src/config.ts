@@ -156,13 +156,7 @@ export function loadConfig(options: CliOptions, env: NodeJS.ProcessEnv, cwd: str
   const file = readConfigFile(options.config, cwd);
   const window = parseWindow(options.since ?? "24h", options.until ?? "now", now);
   const limit = options.limit === undefined ? (file.limit ?? DEFAULT_LIMIT) : parseLimit(options.limit);
-  const github = parsedEnv.GITHUB_TOKEN
-    ? {
-        token: parsedEnv.GITHUB_TOKEN,
-        apiUrl: parsedEnv.GITHUB_API_URL,
-        repository: parsedEnv.GITHUB_REPOSITORY ?? null,
-      }
-    : null;
+  const github = githubConfig(parsedEnv);
   const jira = jiraConfig(parsedEnv);
   return {
     window,
@@ -213,14 +207,20 @@ export function loadConfig(options: CliOptions, env: NodeJS.ProcessEnv, cwd: str
     stepSummaryPath: parsedEnv.GITHUB_STEP_SUMMARY ?? null,
     github,
     jira,
-    anthropic: parsedEnv.ANTHROPIC_API_KEY
-      ? {
-          apiKey: parsedEnv.ANTHROPIC_API_KEY,
-          baseUrl: parsedEnv.ANTHROPIC_BASE_URL ?? null,
-          model: parsedEnv.TRIAGE_MODEL,
-        }
-      : null,
+    anthropic: anthropicConfig(parsedEnv),
   };
+}
+
+function githubConfig(env: Env): RunConfig["github"] {
+  return env.GITHUB_TOKEN
+    ? { token: env.GITHUB_TOKEN, apiUrl: env.GITHUB_API_URL, repository: env.GITHUB_REPOSITORY ?? null }
+    : null;
+}
+
+function anthropicConfig(env: Env): RunConfig["anthropic"] {
+  return env.ANTHROPIC_API_KEY
+    ? { apiKey: env.ANTHROPIC_API_KEY, baseUrl: env.ANTHROPIC_BASE_URL ?? null, model: env.TRIAGE_MODEL }
+    : null;
 }
 
 function parseEnv(env: NodeJS.ProcessEnv): Env {

@@ -109,19 +109,7 @@ export class HoneycombSource implements TelemetrySource {
     };
     try {
       const granularity = Math.max(60, Math.ceil((window.untilMs - window.sinceMs) / 1000 / MAX_BUCKETS));
-      const grouped = await this.run({
-        calculations: [{ op: "COUNT" }],
-        breakdowns: GROUP_FIELDS.map((f) => f.name),
-        filters: [
-          { column: "error", op: "=", value: true },
-          { column: "name", op: "=", value: AGENT_STOP_FAILURE },
-        ],
-        filter_combination: "OR",
-        ...timeRange(window.sinceMs, window.untilMs),
-        granularity,
-        orders: [{ op: "COUNT", order: "descending" }],
-        limit: MAX_SERIES_ROWS,
-      });
+      const grouped = await this.run({ ...groupedSpec(window), granularity });
       if (grouped.queryUrl) stats.queryLinks?.push(grouped.queryUrl);
       const prior = await this.run({
         calculations: [{ op: "COUNT" }],
@@ -186,18 +174,8 @@ export class HoneycombSource implements TelemetrySource {
     window: TimeWindow,
     head: GroupCounts[],
   ): Promise<{ groups: GroupCounts[]; truncated: boolean }> {
-    const tail = await this.run({
-      calculations: [{ op: "COUNT" }],
-      breakdowns: GROUP_FIELDS.map((f) => f.name),
-      filters: [
-        { column: "error", op: "=", value: true },
-        { column: "name", op: "=", value: AGENT_STOP_FAILURE },
-      ],
-      filter_combination: "OR",
-      ...timeRange(window.sinceMs, window.untilMs),
-      orders: [{ op: "COUNT", order: "descending" }],
-      limit: MAX_SERIES_ROWS,
-    });
+    // The same query without a granularity: Honeycomb then runs it series-free.
+    const tail = await this.run(groupedSpec(window));
     const known = new Set(head.map((g) => JSON.stringify(g.keys)));
     return {
       groups: toGroups(tail, 0, window, GROUP_FIELDS).filter((g) => !known.has(JSON.stringify(g.keys))),
@@ -277,6 +255,22 @@ interface RawResult {
     series?: Array<{ time?: string; data?: Record<string, unknown> }>;
   };
   links?: { query_url?: string };
+}
+
+/** Error spans and failed agent turns counted by the coarse group fields. */
+function groupedSpec(window: TimeWindow) {
+  return {
+    calculations: [{ op: "COUNT" }],
+    breakdowns: GROUP_FIELDS.map((f) => f.name),
+    filters: [
+      { column: "error", op: "=", value: true },
+      { column: "name", op: "=", value: AGENT_STOP_FAILURE },
+    ],
+    filter_combination: "OR",
+    ...timeRange(window.sinceMs, window.untilMs),
+    orders: [{ op: "COUNT", order: "descending" }],
+    limit: MAX_SERIES_ROWS,
+  };
 }
 
 function timeRange(sinceMs: number, untilMs: number) {

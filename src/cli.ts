@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-import { readFileSync } from "node:fs";
+import { readFileSync, realpathSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { type CliOptions, DEFAULT_LIMIT, DEFAULT_OUT_DIR, loadConfig } from "./config.ts";
 import { nearestName } from "./nearest-name.ts";
@@ -227,7 +228,20 @@ function packageVersion(): string {
   return pkg.version;
 }
 
-// Run only as the entry point, so tests can import main() without side effects.
-if (import.meta.main) {
-  process.exitCode = await main(process.argv.slice(2));
+const REQUIRED_NODE_MAJOR = 24;
+
+// Run only as the entry point, so tests can import main() without side effects. Node before 22
+// has no import.meta.main, so the script path decides there, and an older Node is told plainly.
+const isEntryPoint =
+  import.meta.main ??
+  (process.argv[1] !== undefined && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url));
+if (isEntryPoint) {
+  if (Number(process.versions.node.split(".")[0]) < REQUIRED_NODE_MAJOR) {
+    process.stderr.write(
+      `triage: Node ${REQUIRED_NODE_MAJOR} or newer is required (this is Node ${process.versions.node}). Run it through the project's own Node with \`npx triage\` or \`npm run\`, or install Node ${REQUIRED_NODE_MAJOR}.\n`,
+    );
+    process.exitCode = 2;
+  } else {
+    process.exitCode = await main(process.argv.slice(2));
+  }
 }

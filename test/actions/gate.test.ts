@@ -164,3 +164,44 @@ describe("globMatch", () => {
     expect(globMatch(pattern, path)).toBe(expected);
   });
 });
+
+describe("the built-in deny-list", () => {
+  // One concrete path per entry, written out here so that dropping an entry fails its row.
+  it.each([
+    ".github/workflows/ci.yml",
+    ".gitlab-ci.yml",
+    ".circleci/config.yml",
+    "Jenkinsfile",
+    "azure-pipelines.yml",
+    ".buildkite/pipeline.yml",
+    "package-lock.json",
+    "web/yarn.lock",
+    "apps/site/pnpm-lock.yaml",
+    "Cargo.lock",
+    "go.sum",
+    "poetry.lock",
+    "Gemfile.lock",
+    "composer.lock",
+    ".env",
+    "deploy/.env.production",
+    "certs/server.pem",
+    "keys/signing.key",
+    "client.p12",
+    "client.pfx",
+    "ca/root.crt",
+    "ops/id_rsa.pub",
+    "k8s/secrets/db.yaml",
+    "src/client-secret.js",
+    "infra/prod.tfvars",
+    ".npmrc",
+    ".pypirc",
+    "Dockerfile",
+    "docker-compose.prod.yml",
+    "charts/app/values-prod.yaml",
+    "src/config/limits.js",
+    "triage.config.json",
+  ])("refuses a patch to %s, even when the commit changed it", (path) => {
+    const decision = checkPatch(analysis(patchFor(path)), ev(path), DEFAULT_GATE);
+    expect(decision).toMatchObject({ ok: false, reason: expect.stringMatching(/deny-listed path/) });
+  });
+});

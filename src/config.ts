@@ -1,6 +1,7 @@
-import { accessSync, constants, existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
-import { dirname, resolve } from "node:path";
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { resolve } from "node:path";
 import type { z } from "zod";
+import { existingDir, writableDir } from "./config-paths.ts";
 import { ConfigFileSchema, type Env, EnvSchema } from "./config-schema.ts";
 import { nearestName } from "./nearest-name.ts";
 import type { TimeWindow } from "./telemetry/source.ts";
@@ -360,38 +361,6 @@ function dryRunReason(requested: boolean, hasGithub: boolean, hasJira: boolean):
   const missing = [hasGithub ? null : "GITHUB_TOKEN", hasJira ? null : "JIRA_BASE_URL"].filter(Boolean);
   if (missing.length > 0) return `not configured to write (${missing.join(", ")} unset)`;
   return null;
-}
-
-function existingDir(flag: string, path: string): string {
-  if (!existsSync(path)) throw new UsageError(`${flag} ${path}: directory not found`);
-  if (!statSync(path).isDirectory()) throw new UsageError(`${flag} ${path}: not a directory`);
-  return path;
-}
-
-/**
- * The output directory must be usable before anything is spent or sent: created if missing, a
- * directory, and writable. Checked here so a bad --out costs nothing and shows no stack trace.
- */
-function writableDir(flag: string, path: string): string {
-  if (existsSync(path) && !statSync(path).isDirectory())
-    throw new UsageError(`${flag} ${path}: exists and is not a directory`);
-  try {
-    makeDirs(path);
-    accessSync(path, constants.W_OK);
-  } catch (error) {
-    const code =
-      (error as { code?: string }).code ?? (error instanceof Error ? error.message : String(error));
-    throw new UsageError(`${flag} ${path}: cannot write there (${code})`);
-  }
-  return path;
-}
-
-/** mkdir -p one level at a time: Node's recursive mkdir spins forever under /proc. */
-function makeDirs(path: string): void {
-  if (existsSync(path)) return;
-  const parent = dirname(path);
-  if (parent !== path) makeDirs(parent);
-  mkdirSync(path);
 }
 
 /** " (did you mean "limit"?)" for a mistyped config field, from the schema's own field names. */

@@ -129,7 +129,15 @@ export function isSecretValue({ key, separator, value, quoted, after }: KeyValue
   // A name made of words (refresh_token, gen_ai.usage.input_tokens, user-to-server, ApiKeyError):
   // configuration vocabulary, not a credential. A credential mixes in digits or has no word shape.
   const wordy = /^[A-Za-z]+(?:[_.:/-][A-Za-z]+)*$/.test(bare);
-  if (quoted) return !((wordy && /[_.:/-]|[a-z][A-Z]/.test(bare)) || /^\/|^https?:\/\/[^@]*$/.test(bare));
+  if (quoted) {
+    // "Illegal expression. Wrap…": a quoted sentence is a message, not a credential.
+    if (/^ [A-Za-z]/.test(after)) return false;
+    // "?InterpolationInTemplate", "#private": a sigil before a name is still a name.
+    const name = bare.replace(/^[?#@:!]/, "");
+    const named =
+      /^[A-Za-z]+(?:[_.:/-][A-Za-z]+)*$/.test(name) && (/[_.:/-]|[a-z][A-Z]/.test(name) || name !== bare);
+    return !(named || /^\/|^https?:\/\/[^@]*$/.test(bare));
+  }
   const codeFollows = /^\s*[;,)}\]?|&=]/.test(after);
   // `X-Atlassian-Token: no-check`: a header or prose value made of words after "key: ".
   if (wordy && separator.startsWith(":") && /^:\s/.test(separator) && !/[A-Z]/.test(bare)) return false;

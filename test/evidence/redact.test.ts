@@ -89,6 +89,8 @@ describe("Redactor keeps code and identifiers intact", () => {
     "+    tokenType: 'installation',",
     "+    '--header X-Atlassian-Token: no-check'",
     "+    const started = 1764441281123456789; // ns epoch",
+    '+  UnexpectedTokenUnaryExponentiation: "Illegal expression. Wrap left hand side in parentheses.",',
+    '+        lastSignificantToken = "?InterpolationInTemplate";',
   ].join("\n");
 
   it("leaves every line of real code as it was, and a git index line of digits", async () => {

@@ -8,6 +8,7 @@ export default defineConfig({
   test: {
     include: [
       "test/evidence/redact.test.ts",
+      "test/evidence/secret-patterns.test.ts",
       "test/report/redact-report.test.ts",
       "test/actions/gate.test.ts",
       "test/actions/write-once.test.ts",

@@ -205,3 +205,119 @@ describe("the built-in deny-list", () => {
     expect(decision).toMatchObject({ ok: false, reason: expect.stringMatching(/deny-listed path/) });
   });
 });
+
+describe("checkPatch at its edges", () => {
+  const sized = (files: number, lines: number) =>
+    analysis(Array.from({ length: files }, (_, i) => patchFor(`src/f${i}.js`, lines)).join(""));
+  const evFor = (files: number) => ev(...Array.from({ length: files }, (_, i) => `src/f${i}.js`));
+
+  it("lets confidence equal to the minimum through, and exactly the file and line limits", () => {
+    expect(checkPatch(analysis(PATCH, 0.75), ev("src/pricing.js"), DEFAULT_GATE).ok).toBe(true);
+    expect(checkPatch(sized(5, 1), evFor(5), DEFAULT_GATE).ok).toBe(true);
+    expect(checkPatch(sized(1, 100), evFor(1), DEFAULT_GATE).ok).toBe(true); // 200 changed lines
+    expect(checkPatch(sized(1, 101), evFor(1), DEFAULT_GATE)).toMatchObject({ ok: false });
+  });
+
+  it("takes a repository from GITHUB_REPOSITORY as configured, and none at all as not", () => {
+    expect(
+      checkPatch(analysis(PATCH), { ...ev("src/pricing.js"), repositorySource: "env" }, DEFAULT_GATE).ok,
+    ).toBe(true);
+    const none = checkPatch(
+      analysis(PATCH),
+      { ...ev("src/pricing.js"), repositorySource: null },
+      DEFAULT_GATE,
+    );
+    expect(none).toMatchObject({ ok: false, reason: expect.stringMatching(/configured repositories/) });
+  });
+
+  it("refuses text that is not a diff, and a diff with no hunks", () => {
+    expect(checkPatch(analysis("just some prose"), ev("src/pricing.js"), DEFAULT_GATE)).toMatchObject({
+      ok: false,
+      reason: "the patch changes nothing",
+    });
+    const headerOnly = "--- a/src/pricing.js\n+++ b/src/pricing.js\n";
+    expect(checkPatch(analysis(headerOnly), ev("src/pricing.js"), DEFAULT_GATE)).toMatchObject({
+      ok: false,
+      reason: "the patch changes nothing",
+    });
+  });
+
+  it.each([
+    ["a new file", "--- /dev/null\n+++ b/src/new.js\n@@ -0,0 +1 @@\n+x\n", "src/new.js"],
+    ["a deleted file", "--- a/src/pricing.js\n+++ /dev/null\n@@ -1 +0,0 @@\n-x\n", "src/pricing.js"],
+    [
+      "a rename",
+      "--- a/src/pricing.js\n+++ b/src/price.js\n@@ -1 +1 @@\n-x\n+y\n",
+      "src/pricing.js,src/price.js",
+    ],
+  ])("refuses %s: tracefix only edits existing files", (_, patch, paths) => {
+    const decision = checkPatch(analysis(patch), ev(...paths.split(",")), DEFAULT_GATE);
+    expect(decision).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/creates, deletes or renames files/),
+    });
+  });
+
+  it.each([
+    "/etc/passwd",
+    "src\\win.js",
+    "C:/x.js",
+    "src/../x.js",
+    "./src/x.js",
+    "src//x.js",
+    ".git/config",
+    "src/.git/hooks/x",
+  ])("refuses %s as outside the repository", (path) => {
+    const decision = checkPatch(analysis(patchFor(path)), ev(path), {
+      ...DEFAULT_GATE,
+      allowPathsOutsideDiff: true,
+    });
+    expect(decision).toMatchObject({ ok: false, reason: expect.stringMatching(/outside the repository/) });
+  });
+
+  it("reads paths with git's a/ b/ prefixes and tab-separated timestamps", () => {
+    const patch =
+      "--- a/src/pricing.js\t2026-11-20 10:00:00\n+++ b/src/pricing.js\t2026-11-20 10:01:00\n@@ -1 +1 @@\n-a\n+b\n";
+    expect(checkPatch(analysis(patch), ev("src/pricing.js"), DEFAULT_GATE)).toMatchObject({
+      ok: true,
+      files: [{ path: "src/pricing.js" }],
+    });
+  });
+
+  it("allows a path outside the diff only when configured to", () => {
+    const decision = checkPatch(analysis(PATCH), ev("src/other.js"), {
+      ...DEFAULT_GATE,
+      allowPathsOutsideDiff: true,
+    });
+    expect(decision.ok).toBe(true);
+  });
+});
+
+describe("applyFilePatches, exactly", () => {
+  const [file] = (() => {
+    const decision = checkPatch(analysis(PATCH), ev("src/pricing.js"), DEFAULT_GATE);
+    return decision.ok ? decision.files : [];
+  })();
+
+  it("refuses a drifted context line that fuzz would forgive", () => {
+    const drifted = FILE.replace("  if (!discount) return total;", "  if (!discount) return total; // note");
+    expect(applyFilePatches(file ? [file] : [], new Map([["src/pricing.js", drifted]]))).toBe(
+      "the patch does not apply cleanly to src/pricing.js",
+    );
+  });
+
+  it("says when the file is missing at the base, and when the patch changes nothing", () => {
+    expect(applyFilePatches(file ? [file] : [], new Map([["src/pricing.js", null]]))).toBe(
+      "src/pricing.js does not exist at the base",
+    );
+    expect(applyFilePatches(file ? [file] : [], new Map())).toBe("src/pricing.js does not exist at the base");
+    const noop = {
+      path: "src/pricing.js",
+      patch:
+        "--- a/src/pricing.js\n+++ b/src/pricing.js\n@@ -1,1 +1,1 @@\n export function applyDiscount(total, customer) {\n",
+    };
+    expect(applyFilePatches([noop], new Map([["src/pricing.js", FILE]]))).toBe(
+      "the patch leaves src/pricing.js unchanged",
+    );
+  });
+});

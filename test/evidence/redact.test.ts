@@ -154,3 +154,62 @@ describe("Redactor keeps code and identifiers intact", () => {
     });
   });
 });
+
+describe("Redactor blanks key blocks in diffs line by line", () => {
+  const block = (prefix: string) =>
+    [
+      `${prefix}${["-----BEGIN RSA PRIVATE", " KEY-----"].join("")}`,
+      `${prefix}MIIEowIBAAKCAQEA7canarybody`,
+      `${prefix}${["-----END RSA PRIVATE", " KEY-----"].join("")}`,
+    ].join("\n");
+
+  it("keeps each line's +, - or space prefix and the line count, counting the block once", async () => {
+    const diff = ["@@ -1,3 +1,6 @@", " const a = 1;", block("+"), " const b = 2;", "-const c = 3;"].join(
+      "\n",
+    );
+    const redactor = new Redactor();
+    const out = await redactor.redactPreservingLines(diff);
+    expect(out.split("\n")).toEqual([
+      "@@ -1,3 +1,6 @@",
+      " const a = 1;",
+      "+[REDACTED:private-key]",
+      "+[REDACTED:private-key]",
+      "+[REDACTED:private-key]",
+      " const b = 2;",
+      "-const c = 3;",
+    ]);
+    expect(redactor.stats.byKind["private-key"]).toBe(1);
+  });
+
+  it("blanks a block with no prefix, and stops at its END line", async () => {
+    const text = [block(""), "after the block"].join("\n");
+    const out = await new Redactor().redactPreservingLines(text);
+    expect(out.split("\n")).toEqual([
+      "[REDACTED:private-key]",
+      "[REDACTED:private-key]",
+      "[REDACTED:private-key]",
+      "after the block",
+    ]);
+  });
+
+  it("counts two blocks as two", async () => {
+    const redactor = new Redactor();
+    await redactor.redactPreservingLines([block("-"), " unchanged", block(" ")].join("\n"));
+    expect(redactor.stats.byKind["private-key"]).toBe(2);
+  });
+
+  it("reports each finding to a listener, with the value it removed", async () => {
+    const seen: Array<[string, string]> = [];
+    await new Redactor({ onFinding: (kind, value) => seen.push([kind, value]) }).redact(
+      `id ${CANARY.awsKey}`,
+    );
+    expect(seen).toEqual([["aws-key", CANARY.awsKey]]);
+  });
+
+  it("redacts a key-less placeholder-free connection string but keeps a templated one", async () => {
+    const out = await new Redactor().redact(
+      "a postgres://app:Xy7-secret@db/x b mongodb://${USER}:${PASS}@db/x",
+    );
+    expect(out).toBe("a [REDACTED:connection-string] b mongodb://${USER}:${PASS}@db/x");
+  });
+});

@@ -103,3 +103,30 @@ describe("a dry run under a Luhn-valid fingerprint", () => {
     expect(body).not.toContain(CANARY.card);
   });
 });
+
+describe("identifier fields behind optional and nullable wrappers", () => {
+  it("keeps an optional action URL and a nullable issue key that look like card numbers", async () => {
+    const group = {
+      ...sampleReportGroup(),
+      issueKey: "PROJ-4111111111111111",
+      actions: [
+        {
+          kind: "pull_request" as const,
+          status: "created" as const,
+          url: "https://github.com/acme/billing/pull/5555555555554444",
+        },
+      ],
+    };
+    const [out] = await redactReportGroups([group], new Redactor());
+    expect(out?.issueKey).toBe("PROJ-4111111111111111");
+    expect(out?.actions[0]?.url).toBe("https://github.com/acme/billing/pull/5555555555554444");
+  });
+
+  it("still redacts the same number in a free-text field the schema does not mark", async () => {
+    const [out] = await redactReportGroups(
+      [{ ...sampleReportGroup(), title: "card 5555555555554444" }],
+      new Redactor(),
+    );
+    expect(out?.title).toBe("card [REDACTED:card-number]");
+  });
+});

@@ -107,42 +107,12 @@ export function loadServiceSettings(
 ): ServiceSettings {
   const parsedEnv = parseEnv(env);
   const file = readConfigFile(configPath, cwd);
-  const partial = (names: string[]) => names.some((n) => parsedEnv[n as keyof Env] !== undefined);
-  if (partial(["SIGNOZ_URL", "SIGNOZ_API_KEY"]) && !(parsedEnv.SIGNOZ_URL && parsedEnv.SIGNOZ_API_KEY))
-    throw new UsageError("SigNoz needs both SIGNOZ_URL and SIGNOZ_API_KEY");
-  if (
-    partial(["HONEYCOMB_API_KEY", "HONEYCOMB_DATASET"]) &&
-    !(parsedEnv.HONEYCOMB_API_KEY && parsedEnv.HONEYCOMB_DATASET)
-  )
-    throw new UsageError("Honeycomb needs both HONEYCOMB_API_KEY and HONEYCOMB_DATASET");
   return {
-    signoz:
-      parsedEnv.SIGNOZ_URL && parsedEnv.SIGNOZ_API_KEY
-        ? { url: parsedEnv.SIGNOZ_URL, apiKey: parsedEnv.SIGNOZ_API_KEY }
-        : null,
-    honeycomb:
-      parsedEnv.HONEYCOMB_API_KEY && parsedEnv.HONEYCOMB_DATASET
-        ? {
-            apiUrl: parsedEnv.HONEYCOMB_API_URL,
-            apiKey: parsedEnv.HONEYCOMB_API_KEY,
-            dataset: parsedEnv.HONEYCOMB_DATASET,
-          }
-        : null,
-    github: parsedEnv.GITHUB_TOKEN
-      ? {
-          token: parsedEnv.GITHUB_TOKEN,
-          apiUrl: parsedEnv.GITHUB_API_URL,
-          repository: parsedEnv.GITHUB_REPOSITORY ?? null,
-        }
-      : null,
+    signoz: signozSpec(parsedEnv, false),
+    honeycomb: honeycombSpec(parsedEnv, false),
+    github: githubConfig(parsedEnv),
     jira: jiraConfig(parsedEnv),
-    anthropic: parsedEnv.ANTHROPIC_API_KEY
-      ? {
-          apiKey: parsedEnv.ANTHROPIC_API_KEY,
-          baseUrl: parsedEnv.ANTHROPIC_BASE_URL ?? null,
-          model: parsedEnv.TRIAGE_MODEL,
-        }
-      : null,
+    anthropic: anthropicConfig(parsedEnv),
     timeoutMs: file.telemetry?.timeoutMs ?? 30_000,
     services: file.services,
   };
@@ -298,25 +268,6 @@ function chooseSources(options: CliOptions, env: Env, cwd: string): SourceSpec[]
       );
     return { kind: "file", path };
   };
-  const signoz = (required: boolean): SourceSpec | null => {
-    if (!env.SIGNOZ_URL && !env.SIGNOZ_API_KEY && !required) return null;
-    if (!env.SIGNOZ_URL)
-      throw new UsageError("the signoz source needs SIGNOZ_URL (e.g. https://signoz.example.com)");
-    if (!env.SIGNOZ_API_KEY)
-      throw new UsageError("the signoz source needs SIGNOZ_API_KEY (a service-account API key)");
-    return { kind: "signoz", url: env.SIGNOZ_URL, apiKey: env.SIGNOZ_API_KEY };
-  };
-  const honeycomb = (required: boolean): SourceSpec | null => {
-    if (!env.HONEYCOMB_API_KEY && !env.HONEYCOMB_DATASET && !required) return null;
-    if (!env.HONEYCOMB_API_KEY) throw new UsageError("the honeycomb source needs HONEYCOMB_API_KEY");
-    if (!env.HONEYCOMB_DATASET) throw new UsageError("the honeycomb source needs HONEYCOMB_DATASET");
-    return {
-      kind: "honeycomb",
-      apiUrl: env.HONEYCOMB_API_URL,
-      apiKey: env.HONEYCOMB_API_KEY,
-      dataset: env.HONEYCOMB_DATASET,
-    };
-  };
   let chosen: Array<SourceSpec | null>;
   switch (source) {
     case "file":
@@ -324,13 +275,13 @@ function chooseSources(options: CliOptions, env: Env, cwd: string): SourceSpec[]
       chosen = [file()];
       break;
     case "signoz":
-      chosen = [signoz(true)];
+      chosen = [signozSpec(env, true)];
       break;
     case "honeycomb":
-      chosen = [honeycomb(true)];
+      chosen = [honeycombSpec(env, true)];
       break;
     default:
-      chosen = [signoz(false), honeycomb(false), file()];
+      chosen = [signozSpec(env, false), honeycombSpec(env, false), file()];
   }
   const sources = chosen.filter((s): s is SourceSpec => s !== null);
   if (sources.length === 0) {
@@ -339,6 +290,29 @@ function chooseSources(options: CliOptions, env: Env, cwd: string): SourceSpec[]
     );
   }
   return sources;
+}
+
+/** SigNoz from the environment: null when unset (unless required), an error when half set. */
+function signozSpec(env: Env, required: boolean): Extract<SourceSpec, { kind: "signoz" }> | null {
+  if (!env.SIGNOZ_URL && !env.SIGNOZ_API_KEY && !required) return null;
+  if (!env.SIGNOZ_URL)
+    throw new UsageError("the signoz source needs SIGNOZ_URL (e.g. https://signoz.example.com)");
+  if (!env.SIGNOZ_API_KEY)
+    throw new UsageError("the signoz source needs SIGNOZ_API_KEY (a service-account API key)");
+  return { kind: "signoz", url: env.SIGNOZ_URL, apiKey: env.SIGNOZ_API_KEY };
+}
+
+/** Honeycomb from the environment: null when unset (unless required), an error when half set. */
+function honeycombSpec(env: Env, required: boolean): Extract<SourceSpec, { kind: "honeycomb" }> | null {
+  if (!env.HONEYCOMB_API_KEY && !env.HONEYCOMB_DATASET && !required) return null;
+  if (!env.HONEYCOMB_API_KEY) throw new UsageError("the honeycomb source needs HONEYCOMB_API_KEY");
+  if (!env.HONEYCOMB_DATASET) throw new UsageError("the honeycomb source needs HONEYCOMB_DATASET");
+  return {
+    kind: "honeycomb",
+    apiUrl: env.HONEYCOMB_API_URL,
+    apiKey: env.HONEYCOMB_API_KEY,
+    dataset: env.HONEYCOMB_DATASET,
+  };
 }
 
 function jiraConfig(env: Env): RunConfig["jira"] {

@@ -45,16 +45,19 @@ async function check<T>(
   }
 }
 
-async function checkSignoz(s: NonNullable<ServiceSettings["signoz"]>, timeoutMs: number): Promise<string> {
+/** One attempt, no retries: a check reports what the service says right now. */
+async function probeClient(
+  backend: string,
+  baseUrl: string,
+  headers: Record<string, string>,
+  timeoutMs: number,
+) {
   const { createJsonClient } = await import("./telemetry/http.ts");
-  const client = createJsonClient({
-    backend: "SigNoz",
-    baseUrl: s.url,
-    headers: { "SIGNOZ-API-KEY": s.apiKey },
-    timeoutMs,
-    retries: 0,
-    maxRetryDelayMs: 0,
-  });
+  return createJsonClient({ backend, baseUrl, headers, timeoutMs, retries: 0, maxRetryDelayMs: 0 });
+}
+
+async function checkSignoz(s: NonNullable<ServiceSettings["signoz"]>, timeoutMs: number): Promise<string> {
+  const client = await probeClient("SigNoz", s.url, { "SIGNOZ-API-KEY": s.apiKey }, timeoutMs);
   const end = Date.now();
   try {
     await client.call("POST", "/api/v5/query_range", {
@@ -88,15 +91,7 @@ async function checkHoneycomb(
   s: NonNullable<ServiceSettings["honeycomb"]>,
   timeoutMs: number,
 ): Promise<string> {
-  const { createJsonClient } = await import("./telemetry/http.ts");
-  const client = createJsonClient({
-    backend: "Honeycomb",
-    baseUrl: s.apiUrl,
-    headers: { "X-Honeycomb-Team": s.apiKey },
-    timeoutMs,
-    retries: 0,
-    maxRetryDelayMs: 0,
-  });
+  const client = await probeClient("Honeycomb", s.apiUrl, { "X-Honeycomb-Team": s.apiKey }, timeoutMs);
   try {
     const auth = (await client.call("GET", "/1/auth")) as {
       api_key_access?: Record<string, boolean>;

@@ -97,7 +97,7 @@ const CODE_WORDS = new Set(
 // Keys that describe a secret rather than hold one: `tokenType`, `password_field`, `TOKEN_ENDPOINT`,
 // `input_tokens` (a count), `oauth_scope`, `_authState`.
 const DESCRIBING_KEY =
-  /(?:type|name|names|kind|endpoint|url|uri|path|file|field|header|param|params|length|len|count|size|limit|expires|expiry|ttl|usage|attempts|state|scope|policy|prompt|label|hint|mode|format|version|provider|source|var|tokens|keys|secrets|passwords|rule|rules|pattern|regex|schema|error|exception|manager|service|store|client|factory|helper|provider|handler|storage|cache|required|enabled|missing|invalid|expired)$/i;
+  /(?:type|name|names|kind|endpoint|url|uri|path|file|field|header|param|params|length|len|count|size|limit|expires|expiry|ttl|usage|attempts|state|scope|policy|prompt|label|hint|mode|format|version|provider|source|var|tokens|keys|secrets|passwords|rule|rules|pattern|regex|schema|error|exception|manager|service|store|client|factory|helper|handler|storage|cache|required|enabled|missing|invalid|expired)$/i;
 
 export interface KeyValue {
   /** The key without quotes, e.g. `db_password`. */

@@ -122,22 +122,24 @@ export class GroupCollector implements SpanSink {
       Math.max(0, row.count - counted),
       [...parts.values()].map((p) => p.count),
     );
-    [...parts.values()].forEach((part, i) => {
+    const groups = new Map<string, ErrorGroup>();
+    [...parts.entries()].forEach(([fingerprint, part], i) => {
       const group = this.groupOf(part.span);
       this.absorb(group, part.span, part.count + (rest[i] ?? 0), part.first, part.last);
       group.sampled = true;
+      groups.set(fingerprint, group);
     });
     for (const span of row.samples) {
       const fingerprint = fingerprintFor(span).fingerprint;
       const part = parts.get(fingerprint);
-      if (!part) continue;
-      const group = this.groupOf(span);
+      const group = groups.get(fingerprint);
+      if (!part || !group) continue;
       this.absorb(group, span, 0, part.first, part.last);
       keepLatestSamples(group.samples, span);
     }
-    for (const part of parts.values()) {
-      const group = this.groupOf(part.span);
-      if (group.samples.length === 0) keepLatestSamples(group.samples, part.span);
+    for (const [fingerprint, part] of parts) {
+      const group = groups.get(fingerprint);
+      if (group && group.samples.length === 0) keepLatestSamples(group.samples, part.span);
     }
   }
 

@@ -9,6 +9,8 @@ export interface DemoCommit {
   subject: string;
   date: string;
   deployedAt?: string;
+  /** The service this commit was deployed to (a monorepo deploys per service); default the manifest's. */
+  service?: string;
   sha?: string;
 }
 

@@ -14,7 +14,7 @@
 
 import { execFileSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -169,7 +169,7 @@ async function recordBillingService(work: string, shas: string[]): Promise<strin
   const rnd = seeded(20261120);
   const deployments = await Promise.all(
     manifest.commits.map(async (commit, index) => {
-      if (!commit.deployedAt) return null;
+      if (!commit.deployedAt || (commit.service ?? manifest.service) !== manifest.service) return null;
       const sha = shas[index] ?? "";
       const checkout = join(work, `checkout-${index}`);
       execFileSync("git", ["-C", join(work, "repo"), "worktree", "add", "-q", "--detach", checkout, sha]);
@@ -339,6 +339,85 @@ async function recordAgentTurns(): Promise<string[]> {
   return lines;
 }
 
+const USAGE_EXPORT = "usage-export";
+const TENANTS: Record<string, number> = { acme: 4_000, globex: 1_200, initech: 500, umbrella: 9_000 };
+// The lake keeps a week of daily partitions: a query without its dt predicate reads all of them.
+const PARTITION_DAYS = 7;
+const ATHENA_USD_PER_TB = 5;
+// Billing events are wide rows (line items, tax detail, raw payload JSON).
+const ROW_BYTES = 40_000;
+
+/**
+ * The usage export job really run at each of its deployed commits, against a simulated Athena
+ * that charges what Athena charges: the bytes of every partition the query cannot prune.
+ */
+async function recordUsageExport(work: string, shas: string[]): Promise<string[]> {
+  const manifest = readDemoManifest();
+  const rnd = seeded(20261121);
+  const deploys = manifest.commits.flatMap((commit, index) =>
+    commit.service === USAGE_EXPORT && commit.deployedAt ? [{ commit, index }] : [],
+  );
+  const lines: string[] = [];
+  for (const [i, { commit, index }] of deploys.entries()) {
+    const sha = shas[index] ?? "";
+    const checkout = join(work, `export-${index}`);
+    execFileSync("git", ["-C", join(work, "repo"), "worktree", "add", "-q", "--detach", checkout, sha]);
+    const job = (await import(pathToFileURL(join(checkout, "etl/usage-export.js")).href)) as {
+      exportUsage: (athena: unknown, tenant: string, day: string) => Promise<{ records: number; bytesScanned: number; costUsd: number }>;
+    };
+    const issue = /\((BILL-\d+)\)/.exec(commit.subject)?.[1];
+    const { exporter, tracerProvider } = provider({
+      "service.name": USAGE_EXPORT,
+      "service.version": `0.${i + 1}.0`,
+      "build.commit_sha": sha,
+      "deploy.environment": "prod",
+      "vcs.repository.url.full": manifest.repository,
+      ...(issue ? { "work_tracker.issue_id": issue } : {}),
+    });
+    const tracer = tracerProvider.getTracer("@acme/usage-export", "1.0.0");
+    const from = Date.parse(commit.deployedAt ?? "");
+    const until = Date.parse(deploys[i + 1]?.commit.deployedAt ?? manifest.window.until);
+    for (let at = from; at < until; at += 15 * 60_000) {
+      for (const [tenant, size] of Object.entries(TENANTS)) {
+        const athena = {
+          async run(sql: string, params: string[]) {
+            const regions = params.filter((p) => p === "us" || p === "eu").length || 1;
+            const partitions = /\bdt\s*=/.test(sql) ? 1 : PARTITION_DAYS;
+            let rows = 0;
+            let bytes = 0;
+            for (let r = 0; r < regions; r++) {
+              const events = Math.round(size * (0.7 + 0.6 * rnd()));
+              rows += events;
+              for (let p = 0; p < partitions; p++) bytes += events * ROW_BYTES * (0.85 + 0.3 * rnd());
+            }
+            bytes = Math.round(bytes);
+            return { rowCount: rows, bytesScanned: bytes, costUsd: (bytes / 1e12) * ATHENA_USD_PER_TB };
+          },
+        };
+        const start = at + Math.floor(rnd() * 60_000);
+        const result = await job.exportUsage(athena, tenant, manifest.window.since.slice(0, 10));
+        const span = tracer.startSpan("export_usage", {
+          kind: SpanKind.INTERNAL,
+          startTime: start,
+          attributes: {
+            "tenant.id": tenant,
+            "billing.record_count": result.records,
+            "s3.bytes_scanned": result.bytesScanned,
+            "athena.query_cost": Number(result.costUsd.toFixed(8)),
+            "code.function": "exportUsage",
+            "code.filepath": "etl/usage-export.js",
+          },
+        });
+        span.end(start + 300 + Math.round(result.bytesScanned / 200_000));
+      }
+    }
+    await tracerProvider.forceFlush();
+    const spans = exporter.getFinishedSpans();
+    for (let s = 0; s < spans.length; s += SPANS_PER_LINE) lines.push(serialize(spans.slice(s, s + SPANS_PER_LINE)));
+  }
+  return lines;
+}
+
 async function main() {
   const work = mkdtempSync(join(tmpdir(), "tracefix-record-"));
   try {
@@ -347,7 +426,15 @@ async function main() {
       ...manifest,
       commits: manifest.commits.map(({ sha: _, ...c }) => c),
     });
-    const lines = [...(await recordBillingService(work, shas)), ...(await recordAgentTurns())];
+    // --only usage-export re-records that job and keeps every other recorded line as it is.
+    const only = process.argv.includes("--only") ? process.argv[process.argv.indexOf("--only") + 1] : null;
+    const kept =
+      only === USAGE_EXPORT
+        ? readFileSync(join(DEMO_DIR, "telemetry.jsonl"), "utf8")
+            .split("\n")
+            .filter((l) => l.trim() !== "" && !l.includes(`"stringValue":"${USAGE_EXPORT}"`))
+        : [...(await recordBillingService(work, shas)), ...(await recordAgentTurns())];
+    const lines = [...kept, ...(await recordUsageExport(work, shas))];
     // Interleave by time as a collector would have written them.
     lines.sort((a, b) => firstStart(a) - firstStart(b));
     writeFileSync(join(DEMO_DIR, "telemetry.jsonl"), `${lines.join("\n")}\n`);

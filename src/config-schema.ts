@@ -48,6 +48,32 @@ export const ConfigFileSchema = z
       })
       .strict()
       .optional(),
+    regressions: z
+      .object({
+        enabled: z.boolean().optional(),
+        metrics: z
+          .array(
+            z
+              .object({
+                name: z.string().min(1),
+                /** Unit of work to divide by; null compares per span. Default billing.record_count. */
+                per: z.string().min(1).nullable().optional(),
+                /** The metric is money in USD (Athena's query cost): gives the extra cost per day. */
+                usd: z.boolean().optional(),
+              })
+              .strict(),
+          )
+          .min(1)
+          .max(20)
+          .optional(),
+        minRatio: z.number().min(1.01).max(100).optional(),
+        alpha: z.number().gt(0).max(0.2).optional(),
+        lookbackDays: z.number().min(1).max(30).optional(),
+        tenantKey: z.string().min(1).optional(),
+        stepMinutes: z.number().int().min(1).max(1440).optional(),
+      })
+      .strict()
+      .optional(),
     analysis: z
       .object({
         maxInputTokens: z.number().int().min(2_000).max(1_000_000).optional(),

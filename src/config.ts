@@ -3,6 +3,7 @@ import { resolve } from "node:path";
 import type { z } from "zod";
 import { existingDir, writableDir } from "./config-paths.ts";
 import { ConfigFileSchema, type Env, EnvSchema } from "./config-schema.ts";
+import { type RegressionSettings, regressionSettings } from "./detectors/cost-regression/settings.ts";
 import { nearestName } from "./nearest-name.ts";
 import type { TimeWindow } from "./telemetry/source.ts";
 import { UsageError } from "./usage-error.ts";
@@ -72,6 +73,7 @@ export interface RunConfig {
     confirmLooksMs: number[];
   };
   githubThrottle: boolean;
+  regressions: RegressionSettings;
   analysis: {
     maxInputTokens: number;
     maxOutputTokens: number;
@@ -163,6 +165,7 @@ export function loadConfig(options: CliOptions, env: NodeJS.ProcessEnv, cwd: str
       confirmLooksMs: file.actions?.confirmLooksMs ?? [300, 1_000, 2_500],
     },
     githubThrottle: file.github?.throttle ?? true,
+    regressions: regressionSettings(file.regressions),
     analysis: {
       maxInputTokens: file.analysis?.maxInputTokens ?? 25_000,
       maxOutputTokens: file.analysis?.maxOutputTokens ?? 4_096,

@@ -8,6 +8,7 @@ import { BudgetExhaustedError, emptyUsage, pricingFor, RunBudget } from "./analy
 import { OfflineAnalyst } from "./analysis/offline.ts";
 import { type Clients, createClients, guardedReader } from "./clients.ts";
 import type { RunConfig } from "./config.ts";
+import { CostRegressionDetector } from "./detectors/cost-regression/detect.ts";
 import { createEvidenceGatherer, type Evidence } from "./evidence/gather.ts";
 import { Redactor, redactGroup } from "./evidence/redact.ts";
 import { githubWebHost } from "./evidence/repository.ts";
@@ -45,8 +46,15 @@ export async function runTriage(
   );
   const sourceStats = outcomes.map((o) => o.stats);
   const sourceFailed = outcomes.some((o) => o.failed);
+  // Kinds error spans do not point at: each detector reads the sources its own way.
+  const costs = await new CostRegressionDetector(config.regressions).detect({
+    sources,
+    window: config.window,
+    info: (line) => progress.info(line),
+    noteCommitSeen: (sha, ms) => collector.noteCommitSeen(sha, ms),
+  });
 
-  const all = collector.groups();
+  const all = [...collector.groups(), ...costs.groups];
   const firstSeen = (sha: string) => collector.firstSeenOfCommit(sha);
   const everyRank = rankGroups(all, config.window, firstSeen);
   const ranked = everyRank.slice(0, config.limit);
@@ -93,6 +101,7 @@ export async function runTriage(
       found: all,
       analysed: checked,
       evidence: { repoDir: config.repoDir !== null, github: config.github !== null },
+      costCheck: costs.summary,
       unreachable: [clients.circuits.github, clients.circuits.jira].flatMap((c) =>
         c?.state.open
           ? [
@@ -125,6 +134,7 @@ export async function runTriage(
       alsoSeen,
       alsoSeen.map((g) => g.fingerprint),
     ),
+    costCheck: await redactor.redactDeep(costs.summary),
   });
   const failed = sourceFailed || groups.some((g) => g.error || g.actions.some((a) => a.status === "failed"));
   return { report, exitCode: failed ? 1 : 0 };

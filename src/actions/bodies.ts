@@ -1,4 +1,5 @@
 import type { Analysis } from "../analysis/analysis.ts";
+import { hooksFor } from "../detectors/kinds.ts";
 import { parseStackTrace } from "../grouping/stack-frames.ts";
 import { type ActionInput, branchFor, fingerprintMarker } from "./action.ts";
 
@@ -18,6 +19,7 @@ export function renderIncidentBody({ group, analysis, evidence, traceLinks }: Ac
     analysis.rootCause,
     "",
     `Confidence ${analysis.confidence} · category ${analysis.category} · analyst ${analysis.analyst}`,
+    ...(hooksFor(group)?.ticket(group) ?? []),
     ...section("Evidence", analysis.evidence),
     ...section(
       "Suspects",
@@ -29,7 +31,9 @@ export function renderIncidentBody({ group, analysis, evidence, traceLinks }: Ac
     ...section("Investigation steps", analysis.investigationSteps),
     ...section(
       "Sample traces",
-      traceLinks.length > 0 ? traceLinks : group.samples.map((s) => `trace ${s.traceId}`),
+      traceLinks.length > 0
+        ? traceLinks
+        : group.samples.filter((s) => s.traceId).map((s) => `trace ${s.traceId}`),
     ),
     ...reproductionMarkdown(group),
     "",

@@ -1,5 +1,6 @@
 import Anthropic from "@anthropic-ai/sdk";
 import { zodOutputFormat } from "@anthropic-ai/sdk/helpers/zod";
+import { hooksFor } from "../detectors/kinds.ts";
 import type { Evidence } from "../evidence/gather.ts";
 import type { RankedGroup } from "../grouping/rank.ts";
 import { type Analysis, type Analyst, ModelAnswerSchema } from "./analysis.ts";
@@ -35,7 +36,7 @@ export class ClaudeAnalyst implements Analyst {
   private readonly client: Anthropic;
   private readonly options: ClaudeOptions;
   private readonly budget: RunBudget;
-  private readonly prompts: Record<"exception" | "agent", PromptTemplate>;
+  private readonly prompts: Record<"exception" | "agent" | "cost-regression", PromptTemplate>;
   private readonly warming = new Map<string, Promise<unknown>>();
 
   constructor(options: ClaudeOptions, budget: RunBudget) {
@@ -48,15 +49,24 @@ export class ClaudeAnalyst implements Analyst {
       timeout: options.timeoutMs,
       maxRetries: options.retries,
     });
-    this.prompts = { exception: loadPrompt("root-cause"), agent: loadPrompt("agent-failure") };
+    this.prompts = {
+      exception: loadPrompt("root-cause"),
+      agent: loadPrompt("agent-failure"),
+      "cost-regression": loadPrompt("cost-regression"),
+    };
   }
 
   get promptVersions(): string[] {
-    return [this.prompts.exception.version, this.prompts.agent.version];
+    return Object.values(this.prompts).map((p) => p.version);
   }
 
   async analyse(group: RankedGroup, evidence: Evidence): Promise<Analysis> {
-    const template = group.kind === "agent_stop_failure" ? this.prompts.agent : this.prompts.exception;
+    const kindPrompt = hooksFor(group)?.prompt;
+    const template = kindPrompt
+      ? this.prompts[kindPrompt]
+      : group.kind === "agent_stop_failure"
+        ? this.prompts.agent
+        : this.prompts.exception;
     const prompt = buildPrompt(
       group,
       evidence,

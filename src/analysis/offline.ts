@@ -1,3 +1,4 @@
+import { hooksFor } from "../detectors/kinds.ts";
 import type { Evidence } from "../evidence/gather.ts";
 import type { Suspect } from "../evidence/suspects.ts";
 import type { RankedGroup } from "../grouping/rank.ts";
@@ -53,6 +54,8 @@ export class OfflineAnalyst implements Analyst {
   readonly name = "offline" as const;
 
   async analyse(group: RankedGroup, evidence: Evidence): Promise<Analysis> {
+    const hooks = hooksFor(group);
+    if (hooks) return hooks.offline(group, evidence);
     return group.kind === "agent_stop_failure"
       ? analyseAgentFailure(group)
       : analyseException(group, evidence);

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
+import { hooksFor } from "../detectors/kinds.ts";
 import type { Evidence } from "../evidence/gather.ts";
 import { estimateTokens, trimDiffForAnalysis } from "../evidence/trim-diff.ts";
 import type { RankedGroup } from "../grouping/rank.ts";
@@ -14,7 +15,7 @@ export interface PromptTemplate {
 }
 
 /** Loads prompts/<name>.md and inlines `{{> partial}}` from prompts/partials/. */
-export function loadPrompt(name: "root-cause" | "agent-failure"): PromptTemplate {
+export function loadPrompt(name: "root-cause" | "agent-failure" | "cost-regression"): PromptTemplate {
   const raw = readFileSync(new URL(`${name}.md`, PROMPTS_DIR), "utf8");
   const version = /^<!-- prompt: (.+?) -->/.exec(raw)?.[1];
   if (!version) throw new Error(`prompts/${name}.md has no version line`);
@@ -189,6 +190,8 @@ function groupEvidence(group: RankedGroup, evidence: Evidence, limits: Limits): 
       ].join("\n"),
     ),
   ];
+  const facts = hooksFor(group)?.facts(group);
+  if (facts) parts.push(fence(facts.kind, facts.text));
   group.samples.slice(0, limits.samples).forEach((sample, i) => {
     const stack = sample.stacktrace.split("\n").slice(0, limits.stackLines).join("\n");
     parts.push(

@@ -1,3 +1,4 @@
+import { hooksFor } from "../detectors/kinds.ts";
 import type { ErrorGroup } from "../grouping/collector.ts";
 import { type DiffFile, parseUnifiedDiff } from "./diff.ts";
 import { type CommitInfo, readCommitFromCheckout } from "./git.ts";
@@ -134,7 +135,9 @@ export function createEvidenceGatherer(options: EvidenceOptions): (group: ErrorG
         evidence.commit = found.commit;
         evidence.files = found.files;
         evidence.diffNotes = found.notes;
-        evidence.suspects = scoreSuspects(found.commit.sha, found.files, group.samples);
+        const scored = scoreSuspects(found.commit.sha, found.files, group.samples);
+        const hooks = hooksFor(group);
+        evidence.suspects = hooks ? hooks.suspects(group, scored, found.commit.sha, found.files) : scored;
         evidence.diffForAnalysis = trimDiffForAnalysis(
           found.files,
           evidence.suspects,

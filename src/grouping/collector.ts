@@ -1,3 +1,4 @@
+import type { Regression } from "../detectors/cost-regression/regression.ts";
 import { environmentOf, exceptionOf, issueKeyOf, repositoryUrlOf } from "../telemetry/conventions.ts";
 import { spanFromFields } from "../telemetry/fields.ts";
 import type { AggregateRow, CauseCounts, SpanSink } from "../telemetry/source.ts";
@@ -39,6 +40,10 @@ export interface ErrorGroup extends GroupIdentity {
    * coarse group-by values: provisional, so nothing is written under it.
    */
   sampled: boolean;
+  /** What ranking weighs instead of the count, for kinds whose size is not a count of spans. */
+  impact?: number;
+  /** cost_regression: the figures behind the group. */
+  regression?: Regression;
 }
 
 /** Folds spans into groups as they stream past; holds only the groups and a few samples each. */

@@ -22,7 +22,7 @@ export type GroupKind = "exception" | "agent_stop_failure" | "cost_regression";
 /** Why a span landed in its group: shown in the report so grouping is explainable. */
 export interface GroupingBasis {
   version: number;
-  basis: "exception.slug" | "derived" | "agent_stop_reason";
+  basis: "exception.slug" | "derived" | "agent_stop_reason" | "metric_step";
   exceptionType: string | null;
   frame: string | null;
   message: string;
@@ -47,6 +47,23 @@ export function fingerprintFor(span: TelemetrySpan): GroupIdentity {
     16,
   );
   return { ...identity, fingerprint, service, commitSha };
+}
+
+/**
+ * Cost regressions have no span to fingerprint: service, operation, metric and commit identify
+ * them (version 1 of that scheme, under the same global version as everything else).
+ */
+export function metricFingerprint(parts: {
+  service: string;
+  operation: string;
+  metric: string;
+  commitSha: string;
+}): { fingerprint: string; slug: string } {
+  const fingerprint = shortHash(
+    [`v${FINGERPRINT_VERSION}`, "cost_regression", parts.service, parts.operation, parts.metric, parts.commitSha].join("\n"),
+    16,
+  );
+  return { fingerprint, slug: `cost.${slugPart(parts.metric)}.${slugPart(parts.operation) || "operation"}` };
 }
 
 type PartialIdentity = Pick<GroupIdentity, "slug" | "title" | "kind" | "grouping">;

@@ -12,7 +12,8 @@ export interface RankedGroup extends ErrorGroup {
 const NEW_COMMIT_BOOST = 1.5;
 
 /**
- * Orders groups by log(count) × recency × new-commit boost. Log, because 10,000 copies of one
+ * Orders groups by log(count) × recency × new-commit boost; kinds with an impact (a cost
+ * regression's extra spend) use it in place of the count. Log, because 10,000 copies of one
  * noisy error should not bury 40 copies of a new regression.
  */
 export function rankGroups(
@@ -25,7 +26,7 @@ export function rankGroups(
     const firstSeen = group.commitSha ? commitFirstSeen(group.commitSha) : undefined;
     const newCommit = firstSeen !== undefined && firstSeen >= window.sinceMs;
     const recency = Math.min(1, Math.max(0, (group.lastSeenMs - window.sinceMs) / span));
-    const score = Math.log2(1 + group.count) * (0.5 + 0.5 * recency) * (newCommit ? NEW_COMMIT_BOOST : 1);
+    const score = Math.log2(1 + (group.impact ?? group.count)) * (0.5 + 0.5 * recency) * (newCommit ? NEW_COMMIT_BOOST : 1);
     return { ...group, newCommit, score: Math.round(score * 1000) / 1000, rank: 0 };
   });
   scored.sort((a, b) => b.score - a.score || b.count - a.count || a.fingerprint.localeCompare(b.fingerprint));

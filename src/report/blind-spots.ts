@@ -1,3 +1,4 @@
+import type { CostCheck } from "../detectors/cost-regression/regression.ts";
 import type { SourceStats } from "../telemetry/source.ts";
 import type { ReportGroup } from "./schema.ts";
 
@@ -14,6 +15,7 @@ export interface BlindSpotInput {
   evidence: { repoDir: boolean; github: boolean };
   /** Hosts that stopped answering during the run (circuit breakers that opened). */
   unreachable: ReadonlyArray<{ service: string; host: string; reason: string; failedFast: number }>;
+  costCheck?: CostCheck;
 }
 
 /**
@@ -90,6 +92,19 @@ export function blindSpots(input: BlindSpotInput): RunWarning[] {
     warnings.push({
       code: "host_unreachable",
       message: `${host.service} at ${host.host} stopped answering (${host.reason}); ${host.failedFast} later call(s) failed at once instead of waiting. Check the host and the network from this runner.`,
+    });
+  }
+  // A cost check that could not read a source is blind there, not clean.
+  for (const failure of input.costCheck?.failed ?? []) {
+    warnings.push({
+      code: "cost_check_failed",
+      message: `the cost check could not read ${failure.metric} from ${label(failure.source as SourceStats["source"])}: ${failure.message}. Cost regressions there would not show.`,
+    });
+  }
+  for (const note of input.costCheck?.partial ?? []) {
+    warnings.push({
+      code: "cost_check_partial",
+      message: `the cost check saw only part of ${label(note.source as SourceStats["source"])}: ${note.message}.`,
     });
   }
   return warnings;

@@ -83,6 +83,7 @@ export function toReportGroup({
     actions,
     ...(error ? { error } : {}),
     ...(skipped ? { skipped } : {}),
+    ...(group.regression ? { regression: group.regression } : {}),
   };
 }
 
@@ -94,7 +95,7 @@ export function buildReport(
   groups: ReportGroup[],
   redactions: RedactionCounts,
   analyst: AnalystSummary,
-  run: Pick<Report, "warnings" | "alsoSeen"> = { warnings: [], alsoSeen: [] },
+  run: Pick<Report, "warnings" | "alsoSeen" | "costCheck"> = { warnings: [], alsoSeen: [] },
 ): Report {
   const sum = (pick: (s: SourceStats) => number) => sourceStats.reduce((n, s) => n + pick(s), 0);
   return {
@@ -124,6 +125,7 @@ export function buildReport(
     sourceStats: sourceStats.map((s) => ({ ...s })),
     warnings: run.warnings,
     alsoSeen: run.alsoSeen,
+    ...(run.costCheck ? { costCheck: run.costCheck } : {}),
     groups,
   };
 }

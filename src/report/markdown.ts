@@ -1,3 +1,4 @@
+import { regressionFacts, tenantChart, tenantTable } from "../detectors/cost-regression/figures.ts";
 import type { Report, ReportGroup } from "./schema.ts";
 
 /** report.md: the ranked list an on-call engineer reads first in the morning. */
@@ -27,6 +28,7 @@ export function renderReportMarkdown(report: Report): string {
       "",
     );
   }
+  lines.push(...costCheckLines(report));
   if (report.groups.length === 0) {
     lines.push(
       report.warnings.length > 0
@@ -55,15 +57,51 @@ export function renderReportMarkdown(report: Report): string {
       "",
     );
   }
+  const regressions = report.groups.filter((g) => g.regression);
+  if (regressions.length > 0) {
+    lines.push("## Cost regressions", "");
+    for (const g of regressions) {
+      const r = g.regression;
+      if (!r) continue;
+      lines.push(
+        `### #${g.rank} ${cell(g.service)} · ${cell(r.operation)} · \`${g.commitSha?.slice(0, 7) ?? "?"}\``,
+        "",
+        ...regressionFacts(r, g.commitSha).map((f) => `- ${cell(f)}`),
+        "",
+        ...tenantTable(r),
+        "",
+        ...tenantChart(r),
+        "",
+      );
+    }
+  }
   for (const group of report.groups) lines.push(...groupSection(group));
   return lines.join("\n");
+}
+
+/** One line on the cost check, so "no cost regression" is a claim with its scope. */
+function costCheckLines(report: Report): string[] {
+  const c = report.costCheck;
+  if (!c) return [];
+  if (!c.enabled) return ["Cost check: off (`regressions.enabled` is false).", ""];
+  const skipped = Object.entries(c.skipped).map(([reason, n]) => `${n} ${reason}`);
+  const blind = c.failed.length > 0 ? ` **Blind for ${c.failed.map((f) => `${f.metric} on ${f.source}`).join(", ")}** (see above).` : "";
+  return [
+    `Cost check: ${c.comparisons} commit comparison(s) of ${c.metrics.map((m) => `\`${m.name}\`${m.per ? ` per \`${m.per}\`` : ""}`).join(", ")}; ` +
+      `${c.flagged} flagged (≥ ×${c.test.minRatio} and p < ${c.test.alpha}).${blind}` +
+      (skipped.length > 0 ? ` Left out: ${skipped.join("; ")}.` : ""),
+    "",
+  ];
 }
 
 /** What the row claims: a cause with its confidence, "no code cause" as such, or no analysis. */
 function verdict(g: ReportGroup): string {
   if (!g.analysis) return g.error ? "failed" : "—";
   const predates = g.alsoOnEarlierCommit ? "; predates this deploy" : "";
-  if (!g.analysis.suspect) return `no code cause (${g.analysis.confidence.toFixed(2)})${predates}`;
+  if (!g.analysis.suspect) {
+    const undetermined = g.analysis.rootCause.startsWith("Undetermined");
+    return `${undetermined ? "undetermined" : "no code cause"} (${g.analysis.confidence.toFixed(2)})${predates}`;
+  }
   return `${g.analysis.category.replace("_", " ")} (${g.analysis.confidence.toFixed(2)})`;
 }
 

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { AnalysisSchema } from "../analysis/analysis.ts";
+import { CostCheckSchema, RegressionSchema } from "../detectors/cost-regression/regression.ts";
 import { identifier } from "../identifiers.ts";
 
 /** report.json, version 1. Scripts depend on it: changes are additive only. */
@@ -38,7 +39,7 @@ export const ReportGroupSchema = z.object({
   newCommit: z.boolean(),
   grouping: z.object({
     version: z.number().int(),
-    basis: z.enum(["exception.slug", "derived", "agent_stop_reason"]),
+    basis: z.enum(["exception.slug", "derived", "agent_stop_reason", "metric_step"]),
     exceptionType: z.string().nullable(),
     frame: z.string().nullable(),
     message: z.string(),
@@ -89,6 +90,8 @@ export const ReportGroupSchema = z.object({
     .object({ commitSha: identifier(z.string()), count: z.number().int().nonnegative() })
     .nullable()
     .optional(),
+  /** cost_regression groups: the before/after figures and the test that flagged them. */
+  regression: RegressionSchema.optional(),
 });
 
 const UsageSchema = z.object({
@@ -162,6 +165,8 @@ export const ReportSchema = z.object({
       }),
     )
     .default([]),
+  /** The cost-regression check: what it compared, what it flagged, what it could not read. */
+  costCheck: CostCheckSchema.optional(),
   groups: z.array(ReportGroupSchema),
 });
 

@@ -13,12 +13,18 @@ export function serviceNameOf(span: TelemetrySpan): string {
 
 /** Only hex SHAs are accepted: the value comes from telemetry and later reaches `git` and GitHub. */
 export function commitShaOf(span: TelemetrySpan): string | null {
-  const sha = stringAttribute(span, "build.commit_sha", "vcs.ref.head.revision");
+  return usableCommitSha(stringAttribute(span, "build.commit_sha", "vcs.ref.head.revision"));
+}
+
+export function usableCommitSha(sha: string | undefined): string | null {
   return sha && /^[0-9a-f]{7,64}$/i.test(sha) ? sha.toLowerCase() : null;
 }
 
 export function issueKeyOf(span: TelemetrySpan): string | null {
-  const key = stringAttribute(span, "work_tracker.issue_id");
+  return usableIssueKey(stringAttribute(span, "work_tracker.issue_id"));
+}
+
+export function usableIssueKey(key: string | undefined): string | null {
   return key && /^[A-Z][A-Z0-9_]+-\d+$/.test(key) ? key : null;
 }
 

@@ -1,3 +1,4 @@
+import { DURATION_METRIC } from "../detectors/cost-regression/settings.ts";
 import { UsageError } from "../usage-error.ts";
 import {
   type BackendOptions,
@@ -10,10 +11,21 @@ import {
 import { AGENT_STOP_FAILURE, AGENT_TURN_STOP } from "./conventions.ts";
 import { CAUSE_FIELDS, type Field, GROUP_FIELDS, SAMPLE_FIELDS, spanFromFields } from "./fields.ts";
 import { BackendError, createJsonClient, type JsonClient } from "./http.ts";
-import type { SourceStats, SpanSink, TelemetrySource, TimeWindow } from "./source.ts";
+import { METRIC_GROUP_FIELDS } from "./metric-cells.ts";
+import type {
+  MetricCell,
+  MetricQuery,
+  MetricResult,
+  SourceStats,
+  SpanSink,
+  TelemetrySource,
+  TimeWindow,
+} from "./source.ts";
 import type { TelemetrySpan } from "./span.ts";
 
 const MAX_BUCKETS = 500;
+// Honeycomb answers 400 for ranges that start more than 7 days ago; a minute's margin for the clock.
+const HONEYCOMB_RETENTION_MS = 7 * 86_400_000 - 60_000;
 // Honeycomb's result rows: 1,000 with the time series on, up to 10,000 with it off.
 const MAX_SERIES_ROWS = 1_000;
 const MAX_RESULT_ROWS = 10_000;
@@ -159,6 +171,77 @@ export class HoneycombSource implements TelemetrySource {
       stats.requests = this.client.requests;
     }
     return stats;
+  }
+
+  /**
+   * One metric per query run (two when a unit of work is set: spans with it and spans without),
+   * broken down by service, operation, commit, issue, code location and tenant, bucketed by the
+   * series. Honeycomb queries only the last 7 days, so a longer lookback is cut and said so.
+   */
+  async measure(query: MetricQuery): Promise<MetricResult> {
+    const before = this.client.requests;
+    const problems: MetricResult["problems"] = [];
+    const oldest = Date.now() - HONEYCOMB_RETENTION_MS;
+    let sinceMs = query.sinceMs;
+    if (sinceMs < oldest) {
+      sinceMs = Math.ceil(oldest / query.stepMs) * query.stepMs;
+      problems.push({
+        message: `${query.metric}: lookback cut to Honeycomb's 7 queryable days (from ${new Date(sinceMs).toISOString()})`,
+      });
+    }
+    const column = query.metric === DURATION_METRIC ? "duration_ms" : query.metric;
+    const breakdowns = [...METRIC_GROUP_FIELDS, query.tenantKey];
+    const has: Filter[] = query.metric === DURATION_METRIC ? [] : [{ column, op: "exists" }];
+    const parts = query.per
+      ? [
+          { withPer: true, filters: [...has, { column: query.per, op: "exists" }] },
+          { withPer: false, filters: [...has, { column: query.per, op: "does-not-exist" }] },
+        ]
+      : [{ withPer: false, filters: has }];
+    const cells: MetricCell[] = [];
+    for (const part of parts) {
+      const result = await this.run({
+        calculations: [
+          { op: "COUNT" },
+          { op: "SUM", column },
+          ...(part.withPer && query.per ? [{ op: "SUM", column: query.per }] : []),
+        ],
+        breakdowns,
+        filters: part.filters,
+        filter_combination: "AND",
+        ...timeRange(sinceMs, query.untilMs),
+        granularity: Math.max(60, Math.round(query.stepMs / 1000)),
+        orders: [{ op: "COUNT", order: "descending" }],
+        limit: MAX_SERIES_ROWS,
+      });
+      if (result.rows.length >= MAX_SERIES_ROWS)
+        problems.push({ message: `${query.metric}: more than ${MAX_SERIES_ROWS} groups; the smallest were not fetched` });
+      for (const point of result.series) {
+        const at = Date.parse(point.time);
+        const count = Math.round(Number(point.data.COUNT) || 0);
+        if (Number.isNaN(at) || count <= 0) continue;
+        const label = (name: string) => {
+          const value = point.data[name];
+          return value === null || value === undefined ? "" : String(value);
+        };
+        const perSum = part.withPer && query.per ? Number(point.data[`SUM(${query.per})`]) || 0 : 0;
+        cells.push({
+          service: label("service.name"),
+          operation: label("name"),
+          commitSha: label("build.commit_sha"),
+          tenant: label(query.tenantKey),
+          bucketMs: at,
+          count,
+          sum: Number(point.data[`SUM(${column})`]) || 0,
+          perSum,
+          perCount: part.withPer ? count : 0,
+          issueKey: label("work_tracker.issue_id"),
+          codePath: label("code.filepath"),
+          codeFunction: label("code.function"),
+        });
+      }
+    }
+    return { cells, notNumeric: 0, requests: this.client.requests - before, problems };
   }
 
   /**

@@ -11,7 +11,15 @@ import {
 import { AGENT_STOP_FAILURE } from "./conventions.ts";
 import { CAUSE_FIELDS, type Field, GROUP_FIELDS, SAMPLE_FIELDS, spanFromFields } from "./fields.ts";
 import { BackendError, createJsonClient, type JsonClient } from "./http.ts";
-import type { SourceStats, SpanSink, TelemetrySource, TimeWindow } from "./source.ts";
+import { MAX_METRIC_SERIES, metricRequest, parseMetricResponse } from "./signoz-metrics.ts";
+import type {
+  MetricQuery,
+  MetricResult,
+  SourceStats,
+  SpanSink,
+  TelemetrySource,
+  TimeWindow,
+} from "./source.ts";
 import type { TelemetrySpan } from "./span.ts";
 
 const MAX_BUCKETS = 720;
@@ -118,6 +126,20 @@ export class SignozSource implements TelemetrySource {
 
   get location(): string {
     return this.url;
+  }
+
+  async measure(query: MetricQuery): Promise<MetricResult> {
+    const before = this.client.requests;
+    const { body, parts } = metricRequest(query);
+    const { cells, truncated } = parseMetricResponse(await this.query(body), query, parts);
+    return {
+      cells,
+      notNumeric: 0,
+      requests: this.client.requests - before,
+      problems: truncated
+        ? [{ message: `${query.metric}: more than ${MAX_METRIC_SERIES} series; the smallest were not fetched` }]
+        : [],
+    };
   }
 
   private toSpan(row: { timestamp: string; data: Record<string, unknown> }): TelemetrySpan {

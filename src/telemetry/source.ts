@@ -65,6 +65,47 @@ export interface SourceStats {
   timeRange?: { first: string; last: string };
 }
 
+/** One numeric attribute aggregated per service, operation, commit, tenant and time bucket. */
+export interface MetricQuery {
+  /** A numeric span attribute, or "duration" (milliseconds). */
+  metric: string;
+  /** The unit-of-work attribute summed beside it, or null. */
+  per: string | null;
+  tenantKey: string;
+  sinceMs: number;
+  untilMs: number;
+  stepMs: number;
+}
+
+/**
+ * What the backends can return for a metric: count and sums per group and bucket (never the
+ * spans). `perSum` is the unit-of-work total; `perCount` how many of the spans carried it.
+ */
+export interface MetricCell {
+  service: string;
+  operation: string;
+  commitSha: string;
+  tenant: string;
+  bucketMs: number;
+  count: number;
+  sum: number;
+  perSum: number;
+  perCount: number;
+  /** work_tracker.issue_id of the deploy, when the spans carry it. */
+  issueKey: string;
+  /** The operation's own code location (code.filepath / code.function), when spans carry it. */
+  codePath: string;
+  codeFunction: string;
+}
+
+export interface MetricResult {
+  cells: MetricCell[];
+  /** Spans that carried the metric but not as a number, when the source can tell. */
+  notNumeric: number;
+  requests: number;
+  problems: SourceProblem[];
+}
+
 export interface TelemetrySource {
   readonly name: SourceName;
   /** The file path or backend host, for messages. */
@@ -74,4 +115,6 @@ export interface TelemetrySource {
   /** Cheap checks that must fail before anything runs (unreadable input, bad credentials). */
   preflight(): Promise<void>;
   collect(window: TimeWindow, sink: SpanSink): Promise<SourceStats>;
+  /** Aggregates one metric server-side (or while streaming the file): requests grow with metrics. */
+  measure(query: MetricQuery): Promise<MetricResult>;
 }

@@ -16,6 +16,7 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { billingRegressionSha } from "../scripts/demo-repo.ts";
 import { buildPrompt, loadPrompt } from "../src/analysis/prompt.ts";
 import { parseUnifiedDiff } from "../src/evidence/diff.ts";
 import { scoreSuspects } from "../src/evidence/suspects.ts";
@@ -26,18 +27,23 @@ import { evidence } from "../test/helpers/evidence.ts";
 import { rankedGroupsOf } from "../test/helpers/groups.ts";
 import { exportRequest, jsonLines } from "../test/helpers/otlp.ts";
 import { exceptionSpan, PRICING_STACK } from "../test/helpers/spans.ts";
+import { costLines, measureCostDetection } from "./cost.ts";
 import { generateSpans } from "./generate.ts";
 import { measureRedaction, type RedactionFigures } from "./redaction.ts";
 import { buildScaleNight } from "./scale.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const work = mkdtempSync(join(tmpdir(), "tracefix-bench-"));
+const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
+// BENCH_ONLY=ingest|e2e|prompt|scale|cost|redaction runs one section (for iterating) and keeps the
+// other sections of the last full run; the default runs all.
+const only = process.env.BENCH_ONLY;
 const results: Record<string, unknown> = {
+  ...(only
+    ? (JSON.parse(readFileSync(join(ROOT, "bench/results.json"), "utf8")) as Record<string, unknown>)
+    : {}),
   machine: { cores: (await import("node:os")).cpus().length, node: process.version },
 };
-const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
-// BENCH_ONLY=ingest|e2e|prompt|scale|redaction runs one section (for iterating); the default runs all.
-const only = process.env.BENCH_ONLY;
 const run = (section: string) => !only || only === section;
 
 try {
@@ -93,7 +99,7 @@ try {
   // 2. End to end
   const spansFile = join(work, "e2e.jsonl");
   const t0 = Date.parse(manifest.window.since) + 7 * 3_600_000;
-  const regression = manifest.commits.at(-1)?.sha ?? "";
+  const regression = billingRegressionSha(manifest);
   const previous = manifest.commits.at(-2)?.sha ?? "";
   const spans = [
     ...Array.from({ length: 5 }, (_, i) =>
@@ -236,6 +242,11 @@ try {
   results.scale = scale;
 
   // 5. Redaction
+  if (run("cost")) {
+    log("cost: false alarms and detection of the cost-regression test");
+    results.cost = measureCostDetection();
+  }
+
   if (run("redaction")) {
     log("redaction: measuring on node_modules");
     results.redaction = await measureRedaction(join(ROOT, "node_modules"), 60);
@@ -356,6 +367,7 @@ function print(r: Record<string, unknown>) {
       (x) =>
         `  ${String(x.groups).padEnd(7)} ${String(x.wallMs).padEnd(8)} ${String(x.msPerGroup).padEnd(9)} ${String(x.peakRssMb).padEnd(12)} ${x.stderrWarnings}`,
     ),
+    ...costLines(r.cost as Parameters<typeof costLines>[0]),
     ...redactionLines(r.redaction as RedactionFigures | undefined),
   ];
   process.stdout.write(`${lines.join("\n")}\n`);

@@ -79,3 +79,10 @@ export function buildDemoRepo(dir: string, manifest = readDemoManifest()): strin
   }
   return shas;
 }
+
+/** The billing service's last deployed commit: the demo's error regression (later commits deploy other services). */
+export function billingRegressionSha(manifest = readDemoManifest()): string {
+  return (
+    manifest.commits.filter((c) => (c.service ?? manifest.service) === manifest.service).at(-1)?.sha ?? ""
+  );
+}

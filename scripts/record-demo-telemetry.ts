@@ -363,7 +363,11 @@ async function recordUsageExport(work: string, shas: string[]): Promise<string[]
     const checkout = join(work, `export-${index}`);
     execFileSync("git", ["-C", join(work, "repo"), "worktree", "add", "-q", "--detach", checkout, sha]);
     const job = (await import(pathToFileURL(join(checkout, "etl/usage-export.js")).href)) as {
-      exportUsage: (athena: unknown, tenant: string, day: string) => Promise<{ records: number; bytesScanned: number; costUsd: number }>;
+      exportUsage: (
+        athena: unknown,
+        tenant: string,
+        day: string,
+      ) => Promise<{ records: number; bytesScanned: number; costUsd: number }>;
     };
     const issue = /\((BILL-\d+)\)/.exec(commit.subject)?.[1];
     const { exporter, tracerProvider } = provider({
@@ -413,7 +417,8 @@ async function recordUsageExport(work: string, shas: string[]): Promise<string[]
     }
     await tracerProvider.forceFlush();
     const spans = exporter.getFinishedSpans();
-    for (let s = 0; s < spans.length; s += SPANS_PER_LINE) lines.push(serialize(spans.slice(s, s + SPANS_PER_LINE)));
+    for (let s = 0; s < spans.length; s += SPANS_PER_LINE)
+      lines.push(serialize(spans.slice(s, s + SPANS_PER_LINE)));
   }
   return lines;
 }

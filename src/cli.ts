@@ -42,8 +42,13 @@ Options:
   -h, --help                show this help
   --version                 print the version
 
-Exit codes: 0 every group handled · 1 the run finished but a group, action or source failed
-(see the report) · 2 usage or configuration error (nothing was sent anywhere).
+Besides errors, every run checks cost per unit of work (S3 bytes scanned, Athena query cost and
+duration per billing.record_count, per tenant) for each commit that ran in the window against
+the commit before it, and reports step changes as cost_regression groups ("regressions" in
+triage.config.json; see README "Cost regressions").
+
+Exit codes: 0 every group handled · 1 the run finished but a group, action, source or cost
+query failed (see the report) · 2 usage or configuration error (nothing was sent anywhere).
 
 Examples:
   triage --since 24h --repo-dir . --dry-run

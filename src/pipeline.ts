@@ -48,7 +48,8 @@ export async function runTriage(
   const sourceFailed = outcomes.some((o) => o.failed);
   // Kinds error spans do not point at: each detector reads the sources its own way.
   const costs = await new CostRegressionDetector(config.regressions).detect({
-    sources,
+    // A source that could not be read at all is reported once, as such, not again per metric.
+    sources: sources.filter((_, i) => !outcomes[i]?.failed),
     window: config.window,
     info: (line) => progress.info(line),
     noteCommitSeen: (sha, ms) => collector.noteCommitSeen(sha, ms),
@@ -136,7 +137,11 @@ export async function runTriage(
     ),
     costCheck: await redactor.redactDeep(costs.summary),
   });
-  const failed = sourceFailed || groups.some((g) => g.error || g.actions.some((a) => a.status === "failed"));
+  // A cost check that could not read a source is a failed read, like a failed source.
+  const failed =
+    sourceFailed ||
+    costs.summary.failed.length > 0 ||
+    groups.some((g) => g.error || g.actions.some((a) => a.status === "failed"));
   return { report, exitCode: failed ? 1 : 0 };
 }
 

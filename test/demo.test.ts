@@ -9,7 +9,9 @@ import { demoWindowArgs, runCli } from "./helpers/cli.ts";
 /** The demo end to end: recorded OTel telemetry + the demo git history through the real CLI. */
 describe("the demo", () => {
   const manifest = readDemoManifest();
-  const regression = manifest.commits.at(-1)?.sha ?? "";
+  const regression = manifest.commits.find((c) => c.subject.includes("BILL-142"))?.sha ?? "";
+  const partitionDrop = manifest.commits.find((c) => c.subject.includes("BILL-152"))?.sha ?? "";
+  const volumeCommit = manifest.commits.find((c) => c.subject.includes("BILL-151"))?.sha ?? "";
   let dir = "";
   let report: Report;
   let stderr = "";
@@ -46,11 +48,13 @@ describe("the demo", () => {
     expect(code).toBe(0);
     expect(stderr).toMatch(/querying file/);
     expect(stderr).toMatch(/\[1\/\d+\]/);
-    expect(stderr).toMatch(/Ranked groups:\n\s+1\.\s+\d+×\s+billing-service\s+TypeError\.applyDiscount/);
+    expect(stderr).toMatch(
+      /Ranked groups:\n(\s+\d\..*\n)*\s+\d\.\s+\d+×\s+billing-service\s+TypeError\.applyDiscount/,
+    );
   });
 
-  it("ranks the regression first and points its suspect at the line the commit changed", () => {
-    const top = report.groups[0];
+  it("ranks the regression first among the errors and points its suspect at the line the commit changed", () => {
+    const top = report.groups.find((g) => g.kind === "exception");
     expect(top).toMatchObject({
       kind: "exception",
       commitSha: regression,
@@ -110,5 +114,39 @@ describe("the demo", () => {
     expect(readdirSync(join(dir, "out", "actions")).sort()).toEqual(before);
     const again = readReport();
     expect(again.groups.map((g) => g.fingerprint)).toEqual(report.groups.map((g) => g.fingerprint));
+  });
+
+  it("names the usage-export commit that dropped its partition predicate, not the one that doubled volume", () => {
+    const costs = report.groups.filter((g) => g.kind === "cost_regression");
+    expect(costs).toHaveLength(1);
+    const [cost] = costs;
+    expect(cost).toMatchObject({
+      service: "usage-export",
+      commitSha: partitionDrop,
+      issueKey: "BILL-152",
+      newCommit: true,
+    });
+    expect(cost?.regression).toMatchObject({
+      operation: "export_usage",
+      metric: "s3.bytes_scanned",
+      per: "billing.record_count",
+      baseline: { commitSha: volumeCommit },
+      tenants: { affected: 4, total: 4 },
+    });
+    expect(cost?.regression?.ratio).toBeGreaterThan(5);
+    expect(cost?.regression?.extraCostUsdPerDay).toBeGreaterThan(1);
+    expect(cost?.suspects[0]).toMatchObject({ path: "etl/usage-export.js", line: 16 });
+    expect(cost?.suspects[0]?.reason).toMatch(/removes a partition\/date predicate/);
+    expect(cost?.analysis).toMatchObject({
+      category: "code_regression",
+      suspect: { path: "etl/usage-export.js" },
+    });
+    expect(report.costCheck).toMatchObject({ flagged: 1, failed: [] });
+    const md = readFileSync(join(dir, "out", "report.md"), "utf8");
+    expect(md).toContain("## Cost regressions");
+    expect(md).toContain("xychart-beta");
+    const ticket = readFileSync(join(dir, "out", "actions", cost?.fingerprint ?? "", "incident.md"), "utf8");
+    expect(ticket).toContain("## Before and after, per tenant");
+    expect(ticket).toMatch(/\| umbrella \| [\d.]+k \| [\d.]+k \| ×\d\.\d\d \|/);
   });
 });

@@ -1,6 +1,6 @@
 import { hooksFor } from "../detectors/kinds.ts";
 import type { Evidence } from "../evidence/gather.ts";
-import type { Suspect } from "../evidence/suspects.ts";
+import { type Suspect, suspectFor } from "../evidence/suspects.ts";
 import type { RankedGroup } from "../grouping/rank.ts";
 import type { Analysis, Analyst } from "./analysis.ts";
 
@@ -133,12 +133,7 @@ function analyseException(group: RankedGroup, evidence: Evidence): Analysis {
       `${commit.author}) changed. ${capitalise(top.reason)}.`,
     confidence: Math.min(0.9, Math.round((0.45 + 0.45 * top.score) * 100) / 100),
     category: "code_regression",
-    suspect: {
-      commitSha: commit.sha,
-      path: top.path,
-      ...(top.line !== undefined ? { line: top.line } : {}),
-      why: top.reason,
-    },
+    suspect: suspectFor(commit.sha, top),
     evidence: [
       `${group.count} error span(s) between ${iso(group.firstSeenMs)} and ${iso(group.lastSeenMs)}`,
       ...evidence.suspects.slice(0, 3).map((s) => `suspect ${locate(s)} (score ${s.score}): ${s.reason}`),

@@ -32,7 +32,10 @@ const costRegressionHooks: KindHooks = {
   prompt: "cost-regression",
   offline: (group, evidence) => costRegressionWriteup(group, must(group), evidence),
   suspects: (_group, scored, sha, files) => withQuerySuspects(scored, queryHunkSuspects(sha, files)),
-  facts: (group) => ({ kind: "cost-regression", text: regressionFacts(must(group), group.commitSha).join("\n") }),
+  facts: (group) => ({
+    kind: "cost-regression",
+    text: regressionFacts(must(group), group.commitSha).join("\n"),
+  }),
   ticket: (group) => {
     const r = must(group);
     return [

@@ -10,6 +10,19 @@ export interface Suspect {
   reason: string;
 }
 
+/** The analysis's `suspect` for a diff suspect: what an analyst names as the change responsible. */
+export function suspectFor(
+  commitSha: string,
+  top: Suspect,
+): { commitSha: string; path: string; line?: number; why: string } {
+  return {
+    commitSha,
+    path: top.path,
+    ...(top.line !== undefined ? { line: top.line } : {}),
+    why: top.reason,
+  };
+}
+
 const NEAR_HUNK_LINES = 10;
 // Deeper frames are callers; a changed caller matters, a changed innermost frame matters more.
 const DEPTH_DECAY = 0.85;

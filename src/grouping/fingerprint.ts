@@ -60,7 +60,14 @@ export function metricFingerprint(parts: {
   commitSha: string;
 }): { fingerprint: string; slug: string } {
   const fingerprint = shortHash(
-    [`v${FINGERPRINT_VERSION}`, "cost_regression", parts.service, parts.operation, parts.metric, parts.commitSha].join("\n"),
+    [
+      `v${FINGERPRINT_VERSION}`,
+      "cost_regression",
+      parts.service,
+      parts.operation,
+      parts.metric,
+      parts.commitSha,
+    ].join("\n"),
     16,
   );
   return { fingerprint, slug: `cost.${slugPart(parts.metric)}.${slugPart(parts.operation) || "operation"}` };

@@ -26,7 +26,10 @@ export function rankGroups(
     const firstSeen = group.commitSha ? commitFirstSeen(group.commitSha) : undefined;
     const newCommit = firstSeen !== undefined && firstSeen >= window.sinceMs;
     const recency = Math.min(1, Math.max(0, (group.lastSeenMs - window.sinceMs) / span));
-    const score = Math.log2(1 + (group.impact ?? group.count)) * (0.5 + 0.5 * recency) * (newCommit ? NEW_COMMIT_BOOST : 1);
+    const score =
+      Math.log2(1 + (group.impact ?? group.count)) *
+      (0.5 + 0.5 * recency) *
+      (newCommit ? NEW_COMMIT_BOOST : 1);
     return { ...group, newCommit, score: Math.round(score * 1000) / 1000, rank: 0 };
   });
   scored.sort((a, b) => b.score - a.score || b.count - a.count || a.fingerprint.localeCompare(b.fingerprint));

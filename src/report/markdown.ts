@@ -85,7 +85,10 @@ function costCheckLines(report: Report): string[] {
   if (!c) return [];
   if (!c.enabled) return ["Cost check: off (`regressions.enabled` is false).", ""];
   const skipped = Object.entries(c.skipped).map(([reason, n]) => `${n} ${reason}`);
-  const blind = c.failed.length > 0 ? ` **Blind for ${c.failed.map((f) => `${f.metric} on ${f.source}`).join(", ")}** (see above).` : "";
+  const blind =
+    c.failed.length > 0
+      ? ` **Blind for ${c.failed.map((f) => `${f.metric} on ${f.source}`).join(", ")}** (see above).`
+      : "";
   return [
     `Cost check: ${c.comparisons} commit comparison(s) of ${c.metrics.map((m) => `\`${m.name}\`${m.per ? ` per \`${m.per}\`` : ""}`).join(", ")}; ` +
       `${c.flagged} flagged (≥ ×${c.test.minRatio} and p < ${c.test.alpha}).${blind}` +

@@ -183,6 +183,18 @@ export class HoneycombSource implements TelemetrySource {
     const problems: MetricResult["problems"] = [];
     const oldest = Date.now() - HONEYCOMB_RETENTION_MS;
     let sinceMs = query.sinceMs;
+    if (query.untilMs <= oldest + query.stepMs) {
+      return {
+        cells: [],
+        notNumeric: 0,
+        requests: 0,
+        problems: [
+          {
+            message: `${query.metric}: the window is older than Honeycomb's 7 queryable days; nothing compared`,
+          },
+        ],
+      };
+    }
     if (sinceMs < oldest) {
       sinceMs = Math.ceil(oldest / query.stepMs) * query.stepMs;
       problems.push({
@@ -215,7 +227,9 @@ export class HoneycombSource implements TelemetrySource {
         limit: MAX_SERIES_ROWS,
       });
       if (result.rows.length >= MAX_SERIES_ROWS)
-        problems.push({ message: `${query.metric}: more than ${MAX_SERIES_ROWS} groups; the smallest were not fetched` });
+        problems.push({
+          message: `${query.metric}: more than ${MAX_SERIES_ROWS} groups; the smallest were not fetched`,
+        });
       for (const point of result.series) {
         const at = Date.parse(point.time);
         const count = Math.round(Number(point.data.COUNT) || 0);

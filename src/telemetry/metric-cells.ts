@@ -4,16 +4,26 @@ import type { MetricCell, MetricQuery } from "./source.ts";
 import { stringAttribute, type TelemetrySpan } from "./span.ts";
 
 /** The group-by fields of a metric query, in order; the tenant key is the query's own. */
-export const METRIC_GROUP_FIELDS = ["service.name", "name", "build.commit_sha", "work_tracker.issue_id", "code.filepath", "code.function"] as const;
+export const METRIC_GROUP_FIELDS = [
+  "service.name",
+  "name",
+  "build.commit_sha",
+  "work_tracker.issue_id",
+  "code.filepath",
+  "code.function",
+] as const;
 
 export type MetricValue = { kind: "number"; value: number } | { kind: "absent" } | { kind: "not_numeric" };
 
 /** A span's value of a metric: "duration" is the span's own duration in milliseconds. */
 export function metricValueOf(span: TelemetrySpan, metric: string): MetricValue {
-  if (metric === DURATION_METRIC) return { kind: "number", value: Math.max(0, span.endTimeMs - span.startTimeMs) };
+  if (metric === DURATION_METRIC)
+    return { kind: "number", value: Math.max(0, span.endTimeMs - span.startTimeMs) };
   const raw = span.attributes[metric] ?? span.resource[metric];
   if (raw === undefined || raw === null) return { kind: "absent" };
-  return typeof raw === "number" && Number.isFinite(raw) ? { kind: "number", value: raw } : { kind: "not_numeric" };
+  return typeof raw === "number" && Number.isFinite(raw)
+    ? { kind: "number", value: raw }
+    : { kind: "not_numeric" };
 }
 
 /**
@@ -54,7 +64,16 @@ export class MetricCellFolder {
       codePath: stringAttribute(span, "code.filepath", "code.file.path") ?? "",
       codeFunction: stringAttribute(span, "code.function", "code.function.name") ?? "",
     };
-    const key = [cell.service, cell.operation, cell.commitSha, cell.tenant, bucketMs, cell.issueKey, cell.codePath, cell.codeFunction].join("\n");
+    const key = [
+      cell.service,
+      cell.operation,
+      cell.commitSha,
+      cell.tenant,
+      bucketMs,
+      cell.issueKey,
+      cell.codePath,
+      cell.codeFunction,
+    ].join("\n");
     const existing = this.cells.get(key) ?? cell;
     existing.count += 1;
     existing.sum += value.value;

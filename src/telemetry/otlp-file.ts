@@ -5,9 +5,16 @@ import type { Readable } from "node:stream";
 import { createGunzip } from "node:zlib";
 import { UsageError } from "../usage-error.ts";
 import { commitShaOf, isTriageCandidate } from "./conventions.ts";
-import { decodeExportRequest } from "./otlp-json.ts";
 import { MetricCellFolder } from "./metric-cells.ts";
-import type { MetricQuery, MetricResult, SourceStats, SpanSink, TelemetrySource, TimeWindow } from "./source.ts";
+import { decodeExportRequest } from "./otlp-json.ts";
+import type {
+  MetricQuery,
+  MetricResult,
+  SourceStats,
+  SpanSink,
+  TelemetrySource,
+  TimeWindow,
+} from "./source.ts";
 import type { TelemetrySpan } from "./span.ts";
 
 const GZIP_MAGIC = [0x1f, 0x8b];

@@ -80,7 +80,11 @@ interface Series {
   values?: Array<{ timestamp?: number; value?: unknown }>;
 }
 interface MetricResponse {
-  data?: { data?: { results?: Array<{ queryName?: string; aggregations?: Array<{ index?: number; series?: Series[] }> }> } };
+  data?: {
+    data?: {
+      results?: Array<{ queryName?: string; aggregations?: Array<{ index?: number; series?: Series[] }> }>;
+    };
+  };
 }
 
 /** Reads the series back into cells: one per label set and bucket, aggregations side by side. */

@@ -131,13 +131,33 @@ export class SignozSource implements TelemetrySource {
   async measure(query: MetricQuery): Promise<MetricResult> {
     const before = this.client.requests;
     const { body, parts } = metricRequest(query);
-    const { cells, truncated } = parseMetricResponse(await this.query(body), query, parts);
+    let response: unknown;
+    try {
+      response = await this.query(body);
+    } catch (error) {
+      // SigNoz refuses a filter on a key it has never seen: no span carries the metric, so there
+      // is nothing to compare (said in the report's skipped counts, not as a failure).
+      if (error instanceof BackendError && error.status === 400 && /key .* not found/i.test(error.message))
+        return {
+          cells: [],
+          notNumeric: 0,
+          requests: this.client.requests - before,
+          problems: [],
+          unknownKey: true,
+        };
+      throw error;
+    }
+    const { cells, truncated } = parseMetricResponse(response, query, parts);
     return {
       cells,
       notNumeric: 0,
       requests: this.client.requests - before,
       problems: truncated
-        ? [{ message: `${query.metric}: more than ${MAX_METRIC_SERIES} series; the smallest were not fetched` }]
+        ? [
+            {
+              message: `${query.metric}: more than ${MAX_METRIC_SERIES} series; the smallest were not fetched`,
+            },
+          ]
         : [],
     };
   }

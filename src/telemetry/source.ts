@@ -104,6 +104,8 @@ export interface MetricResult {
   notNumeric: number;
   requests: number;
   problems: SourceProblem[];
+  /** The backend knows no such attribute (nothing carries the metric or its unit). */
+  unknownKey?: boolean;
 }
 
 export interface TelemetrySource {

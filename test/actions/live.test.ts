@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { buildDemoRepo, readDemoManifest } from "../../scripts/demo-repo.ts";
+import { billingRegressionSha, buildDemoRepo, readDemoManifest } from "../../scripts/demo-repo.ts";
 import { fingerprintLabel } from "../../src/actions/incident.ts";
 import { type Report, ReportSchema } from "../../src/report/schema.ts";
 import { type FakeAnthropic, startFakeAnthropic } from "../fakes/anthropic.ts";
@@ -12,7 +12,7 @@ import { FIX, liveEnv, modelWith } from "../harness/world.ts";
 import { demoWindowArgs, runCli } from "../helpers/cli.ts";
 
 const manifest = readDemoManifest();
-const REGRESSION = manifest.commits.at(-1)?.sha ?? "";
+const REGRESSION = billingRegressionSha(manifest);
 describe("live actions: draft PRs and Jira incidents", () => {
   let dir = "";
   let github: FakeGitHub;
@@ -102,7 +102,8 @@ describe("live actions: draft PRs and Jira incidents", () => {
     const git = repo()?.git;
     const head = git?.branches.get(`triage/${regression?.fingerprint}`) ?? "";
     const commit = git?.commits.get(head);
-    expect(commit?.parents).toEqual([REGRESSION]);
+    // Branched from main's head (later commits deploy other services; the patched file is unchanged there).
+    expect(commit?.parents).toEqual([git?.branches.get("main")]);
     expect(git?.trees.get(commit?.tree ?? "")?.get("src/pricing.js")).toContain(
       "customer.discounts?.[customer.discountCode]",
     );

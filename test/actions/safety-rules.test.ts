@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { billingRegressionSha } from "../../scripts/demo-repo.ts";
 import type { MessagesRequest } from "../fakes/anthropic.ts";
 import { userText } from "../fakes/anthropic.ts";
 import { FIX, manifest, modelWith, startWorld, type World } from "../harness/world.ts";
@@ -100,7 +101,7 @@ describe("safety rules on a live run", () => {
         "db.password": CANARY.password,
       },
     }));
-    const regression = manifest.commits.at(-1)?.sha ?? "";
+    const regression = billingRegressionSha(manifest);
     const { mkdtempSync } = await import("node:fs");
     const { tmpdir } = await import("node:os");
     const spansFile = join(mkdtempSync(join(tmpdir(), "tracefix-leak-")), "spans.jsonl");

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildDemoRepo, readDemoManifest } from "../../scripts/demo-repo.ts";
+import { billingRegressionSha, buildDemoRepo, readDemoManifest } from "../../scripts/demo-repo.ts";
 import { ReportSchema } from "../../src/report/schema.ts";
 import {
   type FakeAnthropic,
@@ -29,7 +29,7 @@ function respond(request: MessagesRequest) {
       confidence: suspect ? 0.8 : 0.3,
       suspect: suspect
         ? {
-            commitSha: manifest.commits.at(-1)?.sha ?? "",
+            commitSha: billingRegressionSha(manifest),
             path: suspect[1],
             line: Number(suspect[2]),
             why: "first suspect",
@@ -68,7 +68,7 @@ describe("triage with Claude through the CLI", () => {
     expect(report.analyst).toMatchObject({
       name: "claude",
       model: "claude-sonnet-5-5",
-      promptVersions: ["root-cause v1", "agent-failure v1"],
+      promptVersions: ["root-cause v1", "agent-failure v1", "cost-regression v1"],
     });
     expect(report.analyst.calls).toBe(report.groups.length);
     expect(report.groups.every((g) => g.analysis?.analyst === "claude")).toBe(true);

@@ -2,7 +2,7 @@ import { execFileSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { buildDemoRepo, readDemoManifest } from "../../scripts/demo-repo.ts";
+import { billingRegressionSha, buildDemoRepo, readDemoManifest } from "../../scripts/demo-repo.ts";
 import { parseUnifiedDiff } from "../../src/evidence/diff.ts";
 import {
   createGitHubClient,
@@ -14,7 +14,7 @@ import { useTempDirs } from "../helpers/tmp.ts";
 
 const TOKEN = "gh-test-token";
 const REF = { owner: "acme", repo: "billing-service" };
-const regression = readDemoManifest().commits.at(-1)?.sha ?? "";
+const regression = billingRegressionSha();
 
 describe("GitHub evidence through Octokit", () => {
   const tempDir = useTempDirs();

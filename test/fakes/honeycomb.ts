@@ -168,8 +168,10 @@ function reply(status: number, body: unknown, headers?: Record<string, string>):
 function validate(spec: Spec): string | null {
   if (!Array.isArray(spec.calculations) && spec.calculations !== undefined)
     return "calculations must be a list";
-  for (const c of spec.calculations ?? [])
+  for (const c of spec.calculations ?? []) {
     if (!CALC_OPS.has(c.op ?? "")) return `unknown calculation op ${c.op}`;
+    if (c.op !== "COUNT" && !c.column) return `calculation ${c.op} needs a column`;
+  }
   for (const f of spec.filters ?? []) {
     if (!f.column) return "filter column is required";
     if (!OPS.has(f.op ?? "")) return `unknown filter op ${f.op}`;
@@ -267,19 +269,32 @@ function evaluate(spec: Spec, spans: TelemetrySpan[], disableSeries: boolean, re
   const ordered = [...groups.values()]
     .sort((a, b) => b.spans.length - a.spans.length)
     .slice(0, disableSeries && resultLimit ? resultLimit : Math.min(spec.limit ?? 1000, 1000));
+  // COUNT and SUM(column) as Honeycomb names them in results ("SUM(s3.bytes_scanned)").
+  const calculate = (spans: TelemetrySpan[]) =>
+    Object.fromEntries(
+      (spec.calculations ?? [{ op: "COUNT" }]).map((c) => {
+        if (c.op === "COUNT") return ["COUNT", spans.length];
+        if (c.op !== "SUM") throw new Error(`the fake does not evaluate ${c.op}`);
+        const total = spans.reduce((n, s) => {
+          const v = column(s, c.column ?? "");
+          return n + (typeof v === "number" && Number.isFinite(v) ? v : 0);
+        }, 0);
+        return [`SUM(${c.column})`, total];
+      }),
+    );
   const granularityMs = (spec.granularity ?? Math.max(1, Math.ceil((endMs - startMs) / 1000 / 100))) * 1000;
   const series = disableSeries
     ? []
     : ordered.flatMap((g) => {
-        const buckets = new Map<number, number>();
+        const buckets = new Map<number, TelemetrySpan[]>();
         for (const s of g.spans) {
           const bucket = startMs + Math.floor((s.startTimeMs - startMs) / granularityMs) * granularityMs;
-          buckets.set(bucket, (buckets.get(bucket) ?? 0) + 1);
+          buckets.set(bucket, [...(buckets.get(bucket) ?? []), s]);
         }
-        return [...buckets.entries()].map(([time, count]) => ({
+        return [...buckets.entries()].map(([time, spans]) => ({
           time: new Date(time).toISOString(),
-          data: { ...g.values, COUNT: count },
+          data: { ...g.values, ...calculate(spans) },
         }));
       });
-  return { series, results: ordered.map((g) => ({ data: { ...g.values, COUNT: g.spans.length } })) };
+  return { series, results: ordered.map((g) => ({ data: { ...g.values, ...calculate(g.spans) } })) };
 }

@@ -114,6 +114,11 @@ function run(body: QueryRangeRequest, spans: TelemetrySpan[], known: Set<string>
     const matcher = compileFilter(spec.filter?.expression ?? "", known);
     const matching = spans.filter((s) => s.startTimeMs >= start && s.startTimeMs < end && matcher(s));
     if (requestType === "raw") return rawResult(spec, matching);
+    for (const a of spec.aggregations ?? []) {
+      const key = /^sum\(([\w.]+)\)$/.exec(a.expression ?? "")?.[1];
+      if (key && !SPAN_COLUMNS.includes(key) && !known.has(key))
+        throw new InvalidInput(`key \`${key}\` not found`);
+    }
     const groups = groupSpans(matching, spec.groupBy ?? []);
     return requestType === "scalar" ? scalarResult(spec, groups) : seriesResult(spec, groups);
   });
@@ -131,8 +136,10 @@ function validate(spec: Spec, requestType: string) {
   }
   if (requestType === "raw") return;
   if (!spec.aggregations?.length) throw new InvalidInput("at least one aggregation is required");
-  if (spec.aggregations.some((a) => a.expression !== "count()"))
-    throw new InvalidInput("the fake only evaluates count()");
+  for (const a of spec.aggregations) {
+    if (a.expression !== "count()" && !/^sum\([\w.]+\)$/.test(a.expression ?? ""))
+      throw new InvalidInput(`the fake evaluates count() and sum(key) only, not ${a.expression}`);
+  }
   for (const [i, gb] of (spec.groupBy ?? []).entries()) {
     if (!gb.name) throw new InvalidInput(`invalid empty key name for group by at index ${i}`);
   }
@@ -292,33 +299,44 @@ function scalarResult(spec: Spec, groups: Group[]) {
   };
 }
 
+/** count() counts spans; sum(key) adds the numeric values (ClickHouse reads a missing one as 0). */
+function aggregate(expression: string, spans: readonly TelemetrySpan[]): number {
+  const key = /^sum\(([\w.]+)\)$/.exec(expression)?.[1];
+  if (!key) return spans.length;
+  return spans.reduce((total, span) => {
+    const value = column(span, key);
+    return total + (typeof value === "number" && Number.isFinite(value) ? value : 0);
+  }, 0);
+}
+
 function seriesResult(spec: Spec, groups: Group[]) {
   const stepMs = Number(spec.stepInterval) * 1000;
   const groupBy = spec.groupBy ?? [];
   return {
     queryName: spec.name ?? "A",
-    aggregations: [
-      {
-        index: 0,
-        alias: "",
-        series: ordered(spec, groups).map((g) => {
-          const buckets = new Map<number, number>();
-          for (const span of g.spans) {
-            const bucket = Math.floor(span.startTimeMs / stepMs) * stepMs;
-            buckets.set(bucket, (buckets.get(bucket) ?? 0) + 1);
-          }
-          return {
-            labels: groupBy.map((key, i) => ({
-              key: { name: key.name, fieldContext: key.fieldContext ?? "" },
-              value: g.values[i],
-            })),
-            values: [...buckets.entries()]
-              .sort((a, b) => a[0] - b[0])
-              .map(([timestamp, value]) => ({ timestamp, value })),
-          };
-        }),
-      },
-    ],
+    aggregations: (spec.aggregations ?? [{ expression: "count()" }]).map((aggregation, index) => ({
+      index,
+      alias: "",
+      series: ordered(spec, groups).map((g) => {
+        const byBucket = new Map<number, TelemetrySpan[]>();
+        for (const span of g.spans) {
+          const bucket = Math.floor(span.startTimeMs / stepMs) * stepMs;
+          byBucket.set(bucket, [...(byBucket.get(bucket) ?? []), span]);
+        }
+        const buckets = new Map(
+          [...byBucket].map(([bucket, spans]) => [bucket, aggregate(aggregation.expression ?? "", spans)]),
+        );
+        return {
+          labels: groupBy.map((key, i) => ({
+            key: { name: key.name, fieldContext: key.fieldContext ?? "" },
+            value: g.values[i],
+          })),
+          values: [...buckets.entries()]
+            .sort((a, b) => a[0] - b[0])
+            .map(([timestamp, value]) => ({ timestamp, value })),
+        };
+      }),
+    })),
   };
 }
 

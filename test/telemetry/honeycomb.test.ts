@@ -39,7 +39,10 @@ describe("Honeycomb source through the CLI", () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "tracefix-honeycomb-"));
     buildDemoRepo(join(dir, "repo"));
-    writeFileSync(join(dir, "triage.config.json"), JSON.stringify({ telemetry: FAST }));
+    writeFileSync(
+      join(dir, "triage.config.json"),
+      JSON.stringify({ telemetry: FAST, regressions: { enabled: false } }),
+    );
     fake = await startFakeHoneycomb({ apiKey: KEY, dataset: DATASET, spans: loadSpans(FIXTURE) });
   });
   afterAll(async () => {

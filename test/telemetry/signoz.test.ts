@@ -64,7 +64,7 @@ describe("SigNoz source through the CLI", () => {
     expect(comparable(signoz)).toEqual(comparable(file));
     expect(comparable(signoz).length).toBeGreaterThan(4);
     expect(signoz.sources).toEqual(["signoz"]);
-    expect(signoz.groups[0]?.links.traces[0]).toMatch(
+    expect(signoz.groups.find((g) => g.kind === "exception")?.links.traces[0]).toMatch(
       new RegExp(`^${fake.url}/trace/[0-9a-f]{32}\\?spanId=[0-9a-f]{16}$`),
     );
   });

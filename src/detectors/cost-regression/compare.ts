@@ -157,8 +157,11 @@ function compare(
   const currentFirst = Math.min(...after.map((c) => c.bucketMs));
   const currentLast = Math.max(...after.map((c) => c.bucketMs));
   const days = Math.max(1 / 24, (currentLast - currentFirst) / DAY_MS + 1 / 24);
-  const sumOf = (list: MetricCell[], pick: (c: MetricCell) => number) => list.reduce((n, c) => n + pick(c), 0);
-  const large = ratio >= settings.minRatio && (!test.drift || test.geometricRatio >= settings.minRatio);
+  const sumOf = (list: MetricCell[], pick: (c: MetricCell) => number) =>
+    list.reduce((n, c) => n + pick(c), 0);
+  // "Large" is judged on the typical cell's factor (every cell counts once), not on the ratio at
+  // the tenant mix, which the biggest tenant's few spans dominate.
+  const large = test.geometricRatio >= settings.minRatio;
   return {
     service: first.service,
     operation: first.operation,

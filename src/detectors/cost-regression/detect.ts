@@ -1,5 +1,5 @@
-import { metricFingerprint } from "../../grouping/fingerprint.ts";
 import type { ErrorGroup } from "../../grouping/collector.ts";
+import { metricFingerprint } from "../../grouping/fingerprint.ts";
 import { usableCommitSha, usableIssueKey } from "../../telemetry/conventions.ts";
 import type { MetricCell, TelemetrySource } from "../../telemetry/source.ts";
 import type { Detector, DetectorInput, DetectorRun } from "../detector.ts";
@@ -39,7 +39,14 @@ export class CostRegressionDetector implements Detector<CostCheck> {
     if (!s.enabled || sources.length === 0) return { groups: [], summary };
     const all: Comparison[] = [];
     for (const metric of s.metrics) {
-      const cells = await this.measure(sources, metric.name, metric.per, window.sinceMs, window.untilMs, summary);
+      const cells = await this.measure(
+        sources,
+        metric.name,
+        metric.per,
+        window.sinceMs,
+        window.untilMs,
+        summary,
+      );
       for (const cell of cells) noteCommitSeen(cell.commitSha, cell.bucketMs);
       const outcome = compareCommits(cells, metric, s, window.sinceMs);
       for (const [reason, n] of Object.entries(outcome.skipped))
@@ -64,20 +71,28 @@ export class CostRegressionDetector implements Detector<CostCheck> {
     summary: CostCheck,
   ): Promise<MetricCell[]> {
     // Buckets start on multiples of the step, so every source cuts time the same way.
-    const start = Math.floor((sinceMs - this.settings.lookbackMs) / this.settings.stepMs) * this.settings.stepMs;
+    const start =
+      Math.floor((sinceMs - this.settings.lookbackMs) / this.settings.stepMs) * this.settings.stepMs;
     const merged = new Map<string, MetricCell>();
     await Promise.all(
       sources.map(async (source) => {
         try {
-          const result = await source.measure({
+          const query = {
             metric,
             per,
             tenantKey: this.settings.tenantKey,
             sinceMs: start,
             untilMs,
             stepMs: this.settings.stepMs,
-          });
+          };
+          let result = await source.measure(query);
+          // A backend that has never seen the unit of work cannot filter on it: compare per span.
+          if (result.unknownKey && per) result = await source.measure({ ...query, per: null });
           summary.requests += result.requests;
+          if (result.unknownKey) {
+            const reason = `metric queries a source answered "no such attribute" (${source.name}: ${metric}${per ? ` or ${per}` : ""})`;
+            summary.skipped[reason] = (summary.skipped[reason] ?? 0) + 1;
+          }
           if (result.notNumeric > 0) {
             const reason = `spans whose ${metric} was not a number`;
             summary.skipped[reason] = (summary.skipped[reason] ?? 0) + result.notNumeric;
@@ -220,10 +235,11 @@ function toGroup(
 }
 
 /**
- * An equivalent count for ranking: log2(1 + impact) like error counts. A dollar a day of extra
- * spend weighs as 100 errors; without a price, the extra work (spans × (ratio − 1)) counts.
+ * An equivalent count for ranking: log2(1 + impact) like error counts. A failed request is worse
+ * than a slower or dearer one, so a dollar a day of extra spend weighs as one error, and without
+ * a price ten spans' worth of extra work (spans × (ratio − 1) / 10) weigh as one.
  */
 export function impactOf(c: Pick<Comparison, "current" | "ratio">, extraUsdPerDay: number | null): number {
-  if (extraUsdPerDay !== null && extraUsdPerDay > 0) return extraUsdPerDay * 100;
-  return c.current.count * Math.max(0, Math.min(c.ratio, 100) - 1);
+  if (extraUsdPerDay !== null && extraUsdPerDay > 0) return extraUsdPerDay;
+  return (c.current.count * Math.max(0, Math.min(c.ratio, 100) - 1)) / 10;
 }

@@ -38,19 +38,26 @@ export function regressionFacts(r: Regression, commitSha: string | null): string
     `${unitOf(r)} on ${r.operation}: ${formatAmount(r.baseline.mean)} on ${r.baseline.commitSha.slice(0, 7)} (${r.baseline.count} spans) → ${formatAmount(r.current.mean)} on ${(commitSha ?? "?").slice(0, 7)} (${r.current.count} spans), ×${r.ratio.toFixed(2)} at the baseline's tenant mix`,
     `tenants affected: ${r.tenants.affected} of ${r.tenants.total}${worst ? ` (worst: ${worst})` : ""}${r.tenants.new ? `; ${r.tenants.new} tenant(s) seen only after the change` : ""}`,
     `test: ${describeTest(r)}`,
-    ...(r.extraCostUsdPerDay !== null ? [`estimated extra cost: ${formatUsd(r.extraCostUsdPerDay)} per day at the new rate`] : []),
+    ...(r.extraCostUsdPerDay !== null
+      ? [`estimated extra cost: ${formatUsd(r.extraCostUsdPerDay)} per day at the new rate`]
+      : []),
     ...r.alsoRegressed.map((o) => `also regressed: ${unitOf(o)} ×${o.ratio.toFixed(2)}`),
-    ...(r.code.path || r.code.function ? [`the operation's spans name ${[r.code.function, r.code.path].filter(Boolean).join(" in ")}`] : []),
+    ...(r.code.path || r.code.function
+      ? [`the operation's spans name ${[r.code.function, r.code.path].filter(Boolean).join(" in ")}`]
+      : []),
   ];
 }
 
 /** Before/after per tenant, worst first, as a Markdown table. */
 export function tenantTable(r: Regression, maxRows = 10): string[] {
-  const rows = r.tenants.rows.slice(0, maxRows).map(
-    (t) =>
-      `| ${cell(t.id || "(no tenant)")} | ${formatAmount(t.before)} | ${formatAmount(t.after)} | ×${t.ratio.toFixed(2)} | ${t.countBefore} → ${t.countAfter} |`,
-  );
-  const more = r.tenants.rows.length > maxRows ? [`| … ${r.tenants.rows.length - maxRows} more | | | | |`] : [];
+  const rows = r.tenants.rows
+    .slice(0, maxRows)
+    .map(
+      (t) =>
+        `| ${cell(t.id || "(no tenant)")} | ${formatAmount(t.before)} | ${formatAmount(t.after)} | ×${t.ratio.toFixed(2)} | ${t.countBefore} → ${t.countAfter} |`,
+    );
+  const more =
+    r.tenants.rows.length > maxRows ? [`| … ${r.tenants.rows.length - maxRows} more | | | | |`] : [];
   return [
     `| Tenant | Before (${unitOf(r)}) | After | Ratio | Spans |`,
     "|---|---:|---:|---:|---:|",

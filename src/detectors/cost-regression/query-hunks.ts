@@ -50,7 +50,11 @@ export function queryHunkSuspects(commitSha: string, files: readonly DiffFile[])
       }
       const addedText = hunk.lines.filter((l) => l.startsWith("+")).join("\n");
       if (LOOP.test(addedText) && QUERY_CALL.test(hunk.lines.join("\n"))) {
-        reasons.push({ line: hunk.addedLines[0] ?? hunk.newStart, score: 0.55, why: "adds a loop around a query" });
+        reasons.push({
+          line: hunk.addedLines[0] ?? hunk.newStart,
+          score: 0.55,
+          why: "adds a loop around a query",
+        });
       }
       const best = reasons.sort((a, b) => b.score - a.score)[0];
       if (!best) continue;

@@ -8,9 +8,10 @@
  *   with a different tenant mix, does not look like a change (only tenants seen on both sides count);
  * - Welch's t-test, one-sided (only increases are regressions), because the two commits' spread
  *   can differ;
- * - a drift guard: when the metric moves with time *inside* the commits (a slope fitted within
- *   each commit, pooled, significant at 1 %), the step is measured net of that trend, so a slow
- *   climb that spans the deploy is not blamed on it.
+ * - a drift guard: when the metric moves with time *inside* either commit (its own slope,
+ *   significant at 1 %), the step is measured at the deploy instead: each commit's line is
+ *   extrapolated to the deploy time and the two levels compared. A climb that spans the deploy,
+ *   or one that starts after it, is then not blamed on the deploy; a step still is.
  *
  * Percentiles cannot be combined across cells, so the test uses means only.
  */
@@ -35,7 +36,11 @@ export interface StepTest {
   drift: { perDay: number; adjusted: true } | null;
 }
 
-const DRIFT_ALPHA = 0.01;
+// Two-sided levels for "the metric trends inside the commits": one commit's own slope, or the
+// slope both share. A false trend costs power (the step is then measured with more noise), a
+// missed one a false alarm; the bench shows the balance.
+const SIDE_DRIFT_ALPHA = 0.01;
+const COMMON_DRIFT_ALPHA = 0.02;
 const DAY_MS = 86_400_000;
 
 export function stepTest(before: readonly Observation[], after: readonly Observation[]): StepTest | null {
@@ -45,23 +50,38 @@ export function stepTest(before: readonly Observation[], after: readonly Observa
   if (b.length < 2 || a.length < 2) return null;
   const mb = mean(b.map((o) => o.y));
   const ma = mean(a.map((o) => o.y));
-  const vb = variance(b.map((o) => o.y), mb);
-  const va = variance(a.map((o) => o.y), ma);
+  const vb = variance(
+    b.map((o) => o.y),
+    mb,
+  );
+  const va = variance(
+    a.map((o) => o.y),
+    ma,
+  );
   let diff = ma - mb;
   let se2 = va / a.length + vb / b.length;
   let df = welchDf(va, a.length, vb, b.length);
   let drift: StepTest["drift"] = null;
 
-  const slope = pooledSlope([b, a]);
-  if (slope && slope.df > 0) {
-    const tSlope = slope.se > 0 ? slope.value / slope.se : slope.value === 0 ? 0 : Infinity;
-    if (2 * (1 - studentTCdf(Math.abs(tSlope), slope.df)) < DRIFT_ALPHA) {
-      const gap = mean(a.map((o) => o.t)) - mean(b.map((o) => o.t));
-      diff -= slope.value * gap;
-      se2 += gap * gap * slope.se * slope.se;
-      df = Math.max(1, Math.min(df, slope.df));
-      drift = { perDay: Math.exp(slope.value) , adjusted: true };
-    }
+  // The step at the deploy, net of any trend inside either commit: each side's own line is
+  // extrapolated to the deploy time and the two levels there are compared.
+  const boundary = Math.min(...a.map((o) => o.t));
+  const fits = [fitLine(b), fitLine(a)];
+  const trending = fits.filter(
+    (f): f is Line => f !== null && significant(f.slope, f.seSlope, f.df, SIDE_DRIFT_ALPHA),
+  );
+  const [fb, fa] = fits;
+  // One trend through both commits is found with more power by their common slope.
+  const common = fb && fa ? commonSlope(fb, fa) : null;
+  const climbing = common !== null && significant(common.slope, common.se, common.df, COMMON_DRIFT_ALPHA);
+  if ((trending.length > 0 || climbing) && fb && fa) {
+    diff = fa.at(boundary) - fb.at(boundary);
+    se2 = fa.varianceAt(boundary) + fb.varianceAt(boundary);
+    df = Math.max(1, Math.min(fa.df, fb.df));
+    const steepest = trending.sort(
+      (x, y) => Math.abs(y.slope / y.seSlope) - Math.abs(x.slope / x.seSlope),
+    )[0];
+    drift = { perDay: Math.exp(steepest?.slope ?? common?.slope ?? 0), adjusted: true };
   }
   const se = Math.sqrt(se2);
   const t = se > 0 ? diff / se : diff > 0 ? Infinity : diff < 0 ? -Infinity : 0;
@@ -102,31 +122,62 @@ function centred(observations: readonly Observation[], centres: Map<string, numb
   });
 }
 
-/** The slope of y on time fitted inside each commit, pooled (the ANCOVA common slope). */
-function pooledSlope(sides: Centred[][]): { value: number; se: number; df: number } | null {
+interface Line {
+  slope: number;
+  sxx: number;
+  sxy: number;
+  rss: number;
+  n: number;
+  seSlope: number;
+  df: number;
+  /** The fitted level at time t, and its variance. */
+  at: (t: number) => number;
+  varianceAt: (t: number) => number;
+}
+
+/** Least squares of y on time inside one commit; null when its cells all share one time. */
+function fitLine(side: Centred[]): Line | null {
+  const n = side.length;
+  const mt = mean(side.map((o) => o.t));
+  const my = mean(side.map((o) => o.y));
   let sxy = 0;
   let sxx = 0;
-  let n = 0;
-  const fitted: Array<{ side: Centred[]; my: number; mt: number }> = [];
-  for (const side of sides) {
-    const mt = mean(side.map((o) => o.t));
-    const my = mean(side.map((o) => o.y));
-    for (const o of side) {
-      sxy += (o.t - mt) * (o.y - my);
-      sxx += (o.t - mt) ** 2;
-    }
-    n += side.length;
-    fitted.push({ side, my, mt });
+  for (const o of side) {
+    sxy += (o.t - mt) * (o.y - my);
+    sxx += (o.t - mt) ** 2;
   }
-  if (sxx === 0) return null;
-  const value = sxy / sxx;
-  let rss = 0;
-  for (const { side, my, mt } of fitted) {
-    for (const o of side) rss += (o.y - my - value * (o.t - mt)) ** 2;
-  }
-  const df = n - sides.length - 1;
-  if (df <= 0) return null;
-  return { value, se: Math.sqrt(rss / df / sxx), df };
+  if (sxx === 0 || n < 3) return null;
+  const slope = sxy / sxx;
+  const rss = side.reduce((r, o) => r + (o.y - my - slope * (o.t - mt)) ** 2, 0);
+  const s2 = rss / (n - 2);
+  return {
+    slope,
+    sxx,
+    sxy,
+    rss,
+    n,
+    seSlope: Math.sqrt(s2 / sxx),
+    df: n - 2,
+    at: (t) => my + slope * (t - mt),
+    varianceAt: (t) => s2 * (1 / n + (t - mt) ** 2 / sxx),
+  };
+}
+
+/** The slope both commits share (each about its own mean), with its standard error. */
+function commonSlope(b: Line, a: Line): { slope: number; se: number; df: number } | null {
+  const sxx = a.sxx + b.sxx;
+  const df = a.n + b.n - 3;
+  if (sxx === 0 || df <= 0) return null;
+  const slope = (a.sxy + b.sxy) / sxx;
+  // Residuals about the common slope: each side's own residuals plus what the shared slope misses.
+  const rss = a.rss + b.rss + a.sxx * (a.slope - slope) ** 2 + b.sxx * (b.slope - slope) ** 2;
+  return { slope, se: Math.sqrt(rss / df / sxx), df };
+}
+
+function significant(value: number, se: number, df: number, alpha: number): boolean {
+  if (df <= 0) return false;
+  if (se === 0) return value !== 0;
+  return 2 * (1 - studentTCdf(Math.abs(value / se), df)) < alpha;
 }
 
 function mean(values: readonly number[]): number {

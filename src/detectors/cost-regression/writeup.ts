@@ -1,5 +1,6 @@
 import type { Analysis } from "../../analysis/analysis.ts";
 import type { Evidence } from "../../evidence/gather.ts";
+import { suspectFor } from "../../evidence/suspects.ts";
 import type { ErrorGroup } from "../../grouping/collector.ts";
 import { formatAmount, formatUsd, regressionFacts, unitOf } from "./figures.ts";
 import type { Regression } from "./regression.ts";
@@ -45,7 +46,10 @@ export function costRegressionWriteup(group: ErrorGroup, r: Regression, evidence
       confidence: 0.3,
       category: "unknown",
       suspect: null,
-      evidence: [...evidenceLines, `commit ${short} changed: ${evidence.files.map((f) => f.path).join(", ") || "no files"}`],
+      evidence: [
+        ...evidenceLines,
+        `commit ${short} changed: ${evidence.files.map((f) => f.path).join(", ") || "no files"}`,
+      ],
       investigationSteps: [
         `Compare the query plans and bytes scanned of ${r.operation} for one affected tenant on ${r.baseline.commitSha.slice(0, 7)} and ${short}.`,
         "Check whether the input data (partitions, file sizes) changed at the same time.",
@@ -57,13 +61,16 @@ export function costRegressionWriteup(group: ErrorGroup, r: Regression, evidence
     rootCause: `Commit ${short} ("${commit.subject}", ${commit.author}) changed ${top.path}${top.line !== undefined ? `:${top.line}` : ""}: ${top.reason}. ${unitOf(r)} stepped up with this commit for ${r.tenants.affected} of ${r.tenants.total} tenants while volume-normalised figures on ${r.baseline.commitSha.slice(0, 7)} were steady.`,
     confidence: Math.min(0.85, Math.round((0.4 + 0.5 * top.score) * 100) / 100),
     category: "code_regression",
-    suspect: {
-      commitSha: commit.sha,
-      path: top.path,
-      ...(top.line !== undefined ? { line: top.line } : {}),
-      why: top.reason,
-    },
-    evidence: [...evidenceLines, ...evidence.suspects.slice(0, 3).map((s) => `suspect ${s.path}${s.line !== undefined ? `:${s.line}` : ""} (score ${s.score}): ${s.reason}`)],
+    suspect: suspectFor(commit.sha, top),
+    evidence: [
+      ...evidenceLines,
+      ...evidence.suspects
+        .slice(0, 3)
+        .map(
+          (s) =>
+            `suspect ${s.path}${s.line !== undefined ? `:${s.line}` : ""} (score ${s.score}): ${s.reason}`,
+        ),
+    ],
     investigationSteps: [
       `Read the hunk of ${top.path} in ${short}${top.line !== undefined ? ` around line ${top.line}` : ""} and compare the query it builds with ${r.baseline.commitSha.slice(0, 7)}'s.`,
       `Check the worst tenant's query history (bytes scanned per run) since ${short} was deployed.`,

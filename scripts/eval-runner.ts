@@ -137,6 +137,7 @@ export async function runEval(analyst: Analyst, scenarios = loadScenarios()): Pr
           }
         : null,
       problems: [],
+      agentSessions: [],
     };
     try {
       const analysis = await analyst.analyse(group, evidence);

@@ -231,6 +231,10 @@ interface Turn {
   turn: number;
   failure?: string;
   tools: string[];
+  /** Tools the session asked for and was refused (claude_code.permission.denied, status ERROR). */
+  denied?: string[];
+  /** The session's environment adds the work item (OTEL_RESOURCE_ATTRIBUTES=work_tracker.issue_id=…). */
+  issue?: string;
 }
 
 /** Coding-agent turns: each hook process exports its own span, children before the turn root. */
@@ -240,7 +244,6 @@ async function recordAgentTurns(): Promise<string[]> {
     { "service.name": "claude-code", "gen_ai.system": "anthropic" },
     ids,
   );
-  const tracer = tracerProvider.getTracer("claude_code_hooks");
   const turns: Turn[] = [
     { at: Date.parse("2026-11-20T01:10:00Z"), session: "s-7f3a", turn: 1, tools: ["Read", "Grep"] },
     {
@@ -274,9 +277,64 @@ async function recordAgentTurns(): Promise<string[]> {
       tools: ["Write"],
     },
     { at: Date.parse("2026-11-20T15:02:00Z"), session: "s-c044", turn: 5, tools: ["Read", "Edit", "Bash"] },
+    // The session that wrote the usage export's BILL-152 change (commit authored 15:40).
+    {
+      at: Date.parse("2026-11-20T15:05:00Z"),
+      session: "s-e152",
+      turn: 1,
+      tools: ["Read", "Grep", "Read"],
+      issue: "BILL-152",
+    },
+    {
+      at: Date.parse("2026-11-20T15:18:00Z"),
+      session: "s-e152",
+      turn: 2,
+      tools: ["Edit", "Bash"],
+      issue: "BILL-152",
+    },
+    {
+      at: Date.parse("2026-11-20T15:31:00Z"),
+      session: "s-e152",
+      turn: 3,
+      tools: ["Bash", "Read"],
+      issue: "BILL-152",
+    },
+    // A session that keeps asking to run a shell tool it may not use.
+    {
+      at: Date.parse("2026-11-20T19:02:00Z"),
+      session: "s-d7a1",
+      turn: 1,
+      tools: ["Read"],
+      denied: ["Bash", "Bash"],
+    },
+    {
+      at: Date.parse("2026-11-20T19:14:00Z"),
+      session: "s-d7a1",
+      turn: 2,
+      tools: ["Read"],
+      denied: ["Bash", "Bash"],
+    },
   ];
   const lines: string[] = [];
+  const withIssue = new Map<string, ReturnType<typeof provider>>();
   for (const t of turns) {
+    const sessionProvider = t.issue
+      ? (withIssue.get(t.issue) ??
+        withIssue
+          .set(
+            t.issue,
+            provider(
+              {
+                "service.name": "claude-code",
+                "gen_ai.system": "anthropic",
+                "work_tracker.issue_id": t.issue,
+              },
+              ids,
+            ),
+          )
+          .get(t.issue))
+      : undefined;
+    const tracer = (sessionProvider?.tracerProvider ?? tracerProvider).getTracer("claude_code_hooks");
     const common = {
       "session.id": t.session,
       "turn.id": String(t.turn),
@@ -317,6 +375,16 @@ async function recordAgentTurns(): Promise<string[]> {
       clock += 1_500;
       span.end(clock);
     }
+    for (const tool of t.denied ?? []) {
+      const span = tracer.startSpan(
+        "claude_code.permission.denied",
+        { startTime: clock, attributes: { ...common, "gen_ai.tool.name": tool } },
+        ctx,
+      );
+      span.setStatus({ code: SpanStatusCode.ERROR, message: `permission denied: ${tool}` });
+      clock += 500;
+      span.end(clock);
+    }
     if (t.failure) {
       root.setAttribute("error.type", t.failure);
       root.addEvent("exception", { "exception.type": t.failure, "exception.message": t.failure }, clock);
@@ -335,7 +403,10 @@ async function recordAgentTurns(): Promise<string[]> {
     root.end(clock + 500);
   }
   await tracerProvider.forceFlush();
-  for (const span of exporter.getFinishedSpans()) lines.push(serialize([span]));
+  const finished = [exporter, ...[...withIssue.values()].map((p) => p.exporter)].flatMap((e) =>
+    e.getFinishedSpans(),
+  );
+  for (const span of finished) lines.push(serialize([span]));
   return lines;
 }
 
@@ -431,15 +502,17 @@ async function main() {
       ...manifest,
       commits: manifest.commits.map(({ sha: _, ...c }) => c),
     });
-    // --only usage-export re-records that job and keeps every other recorded line as it is.
-    const only = process.argv.includes("--only") ? process.argv[process.argv.indexOf("--only") + 1] : null;
-    const kept =
-      only === USAGE_EXPORT
-        ? readFileSync(join(DEMO_DIR, "telemetry.jsonl"), "utf8")
-            .split("\n")
-            .filter((l) => l.trim() !== "" && !l.includes(`"stringValue":"${USAGE_EXPORT}"`))
-        : [...(await recordBillingService(work, shas)), ...(await recordAgentTurns())];
-    const lines = [...kept, ...(await recordUsageExport(work, shas))];
+    // --only usage-export,claude-code re-records those services and keeps every other line as it is.
+    const only = process.argv.includes("--only")
+      ? (process.argv[process.argv.indexOf("--only") + 1] ?? "").split(",")
+      : null;
+    const kept = only
+      ? readFileSync(join(DEMO_DIR, "telemetry.jsonl"), "utf8")
+          .split("\n")
+          .filter((l) => l.trim() !== "" && !only.some((service) => l.includes(`"stringValue":"${service}"`)))
+      : await recordBillingService(work, shas);
+    const agentLines = !only || only.includes("claude-code") ? await recordAgentTurns() : [];
+    const lines = [...kept, ...agentLines, ...(await recordUsageExport(work, shas))];
     // Interleave by time as a collector would have written them.
     lines.sort((a, b) => firstStart(a) - firstStart(b));
     writeFileSync(join(DEMO_DIR, "telemetry.jsonl"), `${lines.join("\n")}\n`);

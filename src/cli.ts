@@ -45,10 +45,13 @@ Options:
 Besides errors, every run checks cost per unit of work (S3 bytes scanned, Athena query cost and
 duration per billing.record_count, per tenant) for each commit that ran in the window against
 the commit before it, and reports step changes as cost_regression groups ("regressions" in
-triage.config.json; see README "Cost regressions").
+triage.config.json; see README "Cost regressions"). It also reads the coding agents' hook spans:
+it links each commit to the agent session that wrote it, reports permission-denial clusters,
+tool-failure spikes and runaway sessions as agent_behaviour groups (a ticket with a proposed
+guardrail, never a PR), and sums the agents' usage ("agents" in triage.config.json).
 
-Exit codes: 0 every group handled · 1 the run finished but a group, action, source or cost
-query failed (see the report) · 2 usage or configuration error (nothing was sent anywhere).
+Exit codes: 0 every group handled · 1 the run finished but a group, action, source, cost or
+agent query failed (see the report) · 2 usage or configuration error (nothing was sent anywhere).
 
 Examples:
   triage --since 24h --repo-dir . --dry-run

@@ -48,6 +48,22 @@ export const ConfigFileSchema = z
       })
       .strict()
       .optional(),
+    agents: z
+      .object({
+        enabled: z.boolean().optional(),
+        /** Denials of one tool in one repository in the window that make a cluster worth a ticket. */
+        minDenials: z.number().int().min(1).max(10_000).optional(),
+        minFailures: z.number().int().min(1).max(10_000).optional(),
+        /** How many times its earlier failure rate a tool must fail at to be flagged. */
+        failureRatio: z.number().min(1.1).max(100).optional(),
+        /** How many times the repository's median session a runaway session must reach. */
+        runawayFactor: z.number().min(1.5).max(1000).optional(),
+        minHistorySessions: z.number().int().min(2).max(10_000).optional(),
+        alpha: z.number().gt(0).max(0.2).optional(),
+        lookbackDays: z.number().min(1).max(30).optional(),
+      })
+      .strict()
+      .optional(),
     regressions: z
       .object({
         enabled: z.boolean().optional(),

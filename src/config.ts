@@ -3,6 +3,7 @@ import { resolve } from "node:path";
 import type { z } from "zod";
 import { existingDir, writableDir } from "./config-paths.ts";
 import { ConfigFileSchema, type Env, EnvSchema } from "./config-schema.ts";
+import { type AgentSettings, agentSettings } from "./detectors/agent-behaviour/settings.ts";
 import { type RegressionSettings, regressionSettings } from "./detectors/cost-regression/settings.ts";
 import { nearestName } from "./nearest-name.ts";
 import type { TimeWindow } from "./telemetry/source.ts";
@@ -74,6 +75,7 @@ export interface RunConfig {
   };
   githubThrottle: boolean;
   regressions: RegressionSettings;
+  agents: AgentSettings;
   analysis: {
     maxInputTokens: number;
     maxOutputTokens: number;
@@ -166,6 +168,7 @@ export function loadConfig(options: CliOptions, env: NodeJS.ProcessEnv, cwd: str
     },
     githubThrottle: file.github?.throttle ?? true,
     regressions: regressionSettings(file.regressions),
+    agents: agentSettings(file.agents),
     analysis: {
       maxInputTokens: file.analysis?.maxInputTokens ?? 25_000,
       maxOutputTokens: file.analysis?.maxOutputTokens ?? 4_096,

@@ -8,6 +8,8 @@ import { BudgetExhaustedError, emptyUsage, pricingFor, RunBudget } from "./analy
 import { OfflineAnalyst } from "./analysis/offline.ts";
 import { type Clients, createClients, guardedReader } from "./clients.ts";
 import type { RunConfig } from "./config.ts";
+import { AgentBehaviourDetector } from "./detectors/agent-behaviour/detect.ts";
+import { linkSessions } from "./detectors/agent-behaviour/linkage.ts";
 import { CostRegressionDetector } from "./detectors/cost-regression/detect.ts";
 import { createEvidenceGatherer, type Evidence } from "./evidence/gather.ts";
 import { Redactor, redactGroup } from "./evidence/redact.ts";
@@ -47,15 +49,17 @@ export async function runTriage(
   const sourceStats = outcomes.map((o) => o.stats);
   const sourceFailed = outcomes.some((o) => o.failed);
   // Kinds error spans do not point at: each detector reads the sources its own way.
-  const costs = await new CostRegressionDetector(config.regressions).detect({
-    // A source that could not be read at all is reported once, as such, not again per metric.
+  const detectorInput = {
+    // A source that could not be read at all is reported once, as such, not again per detector.
     sources: sources.filter((_, i) => !outcomes[i]?.failed),
     window: config.window,
-    info: (line) => progress.info(line),
-    noteCommitSeen: (sha, ms) => collector.noteCommitSeen(sha, ms),
-  });
+    info: (line: string) => progress.info(line),
+    noteCommitSeen: (sha: string, ms: number) => collector.noteCommitSeen(sha, ms),
+  };
+  const costs = await new CostRegressionDetector(config.regressions).detect(detectorInput);
+  const agents = await new AgentBehaviourDetector(config.agents).detect(detectorInput);
 
-  const all = [...collector.groups(), ...costs.groups];
+  const all = [...collector.groups(), ...costs.groups, ...agents.groups];
   const firstSeen = (sha: string) => collector.firstSeenOfCommit(sha);
   const everyRank = rankGroups(all, config.window, firstSeen);
   const ranked = everyRank.slice(0, config.limit);
@@ -64,7 +68,26 @@ export async function runTriage(
   // One redactor for the run: telemetry is redacted before evidence or analysis sees it.
   const redactor = new Redactor();
   const clients = await createClients(config, progress);
-  const gather = await createEvidence(config, redactor, clients, ranked);
+  const gatherEvidence = await createEvidence(config, redactor, clients, ranked);
+  // The commit's evidence, then the agent sessions that wrote it (checked against the commit).
+  const gather = async (group: RankedGroup): Promise<Evidence> => {
+    const evidence = await gatherEvidence(group);
+    const { links, notes } = linkSessions({
+      commit: evidence.commit
+        ? { authoredAt: evidence.commit.authoredAt, files: evidence.files.map((f) => f.path) }
+        : null,
+      issueKey: evidence.workItem?.key ?? group.issueKey,
+      repository: evidence.repository,
+      agentNotes: evidence.workItem?.agentNotes ?? [],
+      sessions: agents.summary.sessions,
+    });
+    evidence.agentSessions = await redactor.redactDeep(
+      links,
+      links.map((l) => l.sessionId),
+    );
+    evidence.problems.push(...notes);
+    return evidence;
+  };
   const { analyst, summary } = await createAnalyst(config);
   // Marks this run's comments, so one whose reply is lost is found rather than written twice.
   const runId = `${now().toISOString()}/${randomUUID().slice(0, 8)}`;
@@ -103,6 +126,7 @@ export async function runTriage(
       analysed: checked,
       evidence: { repoDir: config.repoDir !== null, github: config.github !== null },
       costCheck: costs.summary,
+      agentUsage: agents.summary.usage,
       unreachable: [clients.circuits.github, clients.circuits.jira].flatMap((c) =>
         c?.state.open
           ? [
@@ -136,11 +160,13 @@ export async function runTriage(
       alsoSeen.map((g) => g.fingerprint),
     ),
     costCheck: await redactor.redactDeep(costs.summary),
+    agentUsage: await redactor.redactDeep(agents.summary.usage),
   });
   // A cost check that could not read a source is a failed read, like a failed source.
   const failed =
     sourceFailed ||
     costs.summary.failed.length > 0 ||
+    agents.summary.usage.failed.length > 0 ||
     groups.some((g) => g.error || g.actions.some((a) => a.status === "failed"));
   return { report, exitCode: failed ? 1 : 0 };
 }

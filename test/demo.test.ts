@@ -149,4 +149,33 @@ describe("the demo", () => {
     expect(ticket).toContain("## Before and after, per tenant");
     expect(ticket).toMatch(/\| umbrella \| [\d.]+k \| [\d.]+k \| ×\d\.\d\d \|/);
   });
+
+  it("links the partition regression to the coding-agent session that wrote it, by its issue key", () => {
+    const cost = groupOf((g) => g.kind === "cost_regression");
+    expect(cost.agentSessions).toEqual([
+      expect.objectContaining({ sessionId: "s-e152", link: "issue_key", toolCalls: 7 }),
+    ]);
+    // The error regression's commit has no session that fits it: no guessed link.
+    expect(groupOf((g) => g.kind === "exception" && g.slug.startsWith("TypeError")).agentSessions).toEqual(
+      [],
+    );
+  });
+
+  it("reports one permission-denial cluster with a guardrail and no PR, and the agents' usage", () => {
+    const denials = groupOf((g) => g.kind === "agent_behaviour");
+    expect(denials.behaviour).toMatchObject({
+      signal: "permission_denied",
+      tool: "Bash",
+      repo: "acme/billing-service",
+      count: 4,
+      sessions: ["s-d7a1"],
+    });
+    expect(denials.actions.find((a) => a.kind === "pull_request")?.reason).toMatch(
+      /agent configuration is a person's decision/,
+    );
+    const ticket = readFileSync(join(dir, "out", "actions", denials.fingerprint, "incident.md"), "utf8");
+    expect(ticket).toContain("## Proposed guardrail");
+    expect(report.agentUsage).toMatchObject({ sessions: 5, topDenials: [{ tool: "Bash", count: 4 }] });
+    expect(readFileSync(join(dir, "out", "report.md"), "utf8")).toContain("## Coding agents in the window");
+  });
 });

@@ -27,6 +27,13 @@ export function renderIncidentBody({ group, analysis, evidence, traceLinks }: Ac
         (s) => `${s.path}${s.line !== undefined ? `:${s.line}` : ""} (score ${s.score}) — ${s.reason}`,
       ),
     ),
+    ...section(
+      "Coding-agent sessions behind the commit",
+      evidence.agentSessions.map(
+        (s) =>
+          `${s.sessionId} (linked by ${s.link}: ${s.checked}) — ${s.toolCalls} tool calls, ${s.toolFailures} failed, ${s.permissionDenials} permission denials${s.plan ? `; plan: ${s.plan.replace(/\s+/g, " ").slice(0, 300)}` : ""}`,
+      ),
+    ),
     ...section("Violated acceptance criteria", analysis.violatedCriteria),
     ...section("Investigation steps", analysis.investigationSteps),
     ...section(

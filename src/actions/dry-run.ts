@@ -35,7 +35,7 @@ export class DryRunSink implements ActionSink {
     const results: ActionResult[] = [
       { kind: "incident", status: "dry_run", path: this.shown(incidentPath), reason: this.why },
     ];
-    const gate = checkPatch(input.analysis, input.evidence, this.gate);
+    const gate = checkPatch(input.analysis, input.evidence, this.gate, input.group);
     const fix = input.analysis.fix;
     if (!gate.ok || !fix) {
       results.push({

@@ -1,6 +1,8 @@
 import { applyPatch, parsePatch } from "diff";
 import type { Analysis } from "../analysis/analysis.ts";
+import { hooksFor } from "../detectors/kinds.ts";
 import type { Evidence } from "../evidence/gather.ts";
+import type { ErrorGroup } from "../grouping/collector.ts";
 
 export interface GateSettings {
   minConfidence: number;
@@ -69,7 +71,15 @@ export type PrePatchDecision = { ok: true; files: FilePatch[] } | { ok: false; r
  * deny-list, paths inside the repository and inside the group's diff, and where the repository
  * came from (a span may name a repository to read from, never one to write to).
  */
-export function checkPatch(analysis: Analysis, evidence: Evidence, settings: GateSettings): PrePatchDecision {
+export function checkPatch(
+  analysis: Analysis,
+  evidence: Evidence,
+  settings: GateSettings,
+  group?: ErrorGroup,
+): PrePatchDecision {
+  // Some kinds never get a PR, whatever the analyst proposed (agent configuration, for one).
+  const refusal = group ? hooksFor(group)?.refusesPullRequests : undefined;
+  if (refusal) return { ok: false, reason: refusal };
   if (!analysis.fix) return { ok: false, reason: "no patch proposed" };
   if (analysis.confidence < settings.minConfidence) {
     return {

@@ -34,7 +34,7 @@ export class LiveSink implements ActionSink {
 
   async act(input: ActionInput): Promise<ActionResult[]> {
     const { github, jira, redactor } = this.options;
-    const gate = checkPatch(input.analysis, input.evidence, this.options.gate);
+    const gate = checkPatch(input.analysis, input.evidence, this.options.gate, input.group);
     const keep = identifiersOf(input);
     const prNote = gate.ok ? "a draft PR is proposed (linked below when opened)" : `none: ${gate.reason}`;
     let ticket: Awaited<ReturnType<typeof upsertIncident>>;

@@ -36,7 +36,10 @@ export class ClaudeAnalyst implements Analyst {
   private readonly client: Anthropic;
   private readonly options: ClaudeOptions;
   private readonly budget: RunBudget;
-  private readonly prompts: Record<"exception" | "agent" | "cost-regression", PromptTemplate>;
+  private readonly prompts: Record<
+    "exception" | "agent" | "cost-regression" | "agent-behaviour",
+    PromptTemplate
+  >;
   private readonly warming = new Map<string, Promise<unknown>>();
 
   constructor(options: ClaudeOptions, budget: RunBudget) {
@@ -53,6 +56,7 @@ export class ClaudeAnalyst implements Analyst {
       exception: loadPrompt("root-cause"),
       agent: loadPrompt("agent-failure"),
       "cost-regression": loadPrompt("cost-regression"),
+      "agent-behaviour": loadPrompt("agent-behaviour"),
     };
   }
 

@@ -15,7 +15,9 @@ export interface PromptTemplate {
 }
 
 /** Loads prompts/<name>.md and inlines `{{> partial}}` from prompts/partials/. */
-export function loadPrompt(name: "root-cause" | "agent-failure" | "cost-regression"): PromptTemplate {
+export function loadPrompt(
+  name: "root-cause" | "agent-failure" | "cost-regression" | "agent-behaviour",
+): PromptTemplate {
   const raw = readFileSync(new URL(`${name}.md`, PROMPTS_DIR), "utf8");
   const version = /^<!-- prompt: (.+?) -->/.exec(raw)?.[1];
   if (!version) throw new Error(`prompts/${name}.md has no version line`);
@@ -192,6 +194,7 @@ function groupEvidence(group: RankedGroup, evidence: Evidence, limits: Limits): 
   ];
   const facts = hooksFor(group)?.facts(group);
   if (facts) parts.push(fence(facts.kind, facts.text));
+  if (evidence.agentSessions.length > 0) parts.push(fence("agent-sessions", describeSessions(evidence)));
   group.samples.slice(0, limits.samples).forEach((sample, i) => {
     const stack = sample.stacktrace.split("\n").slice(0, limits.stackLines).join("\n");
     parts.push(
@@ -219,6 +222,18 @@ function groupEvidence(group: RankedGroup, evidence: Evidence, limits: Limits): 
     if (hunks.text) parts.push(fence("suspect-hunks", hunks.text));
   }
   return parts.join("\n\n");
+}
+
+/** The coding-agent sessions that wrote the commit: how each was linked, its figures and plan. */
+export function describeSessions(evidence: Evidence): string {
+  return evidence.agentSessions
+    .map(
+      (s) =>
+        `session ${s.sessionId} (linked by ${s.link}: ${s.checked}): ${s.toolCalls} tool calls, ${s.toolFailures} failed, ${s.permissionDenials} permission denials, ${s.inputTokens} input / ${s.outputTokens} output tokens` +
+        (s.filesModified.length > 0 ? `; files modified: ${s.filesModified.join(", ")}` : "") +
+        (s.plan ? `\nPlan:\n${s.plan}` : ""),
+    )
+    .join("\n\n");
 }
 
 /** Evidence blocks are labelled and closed; text that tries to close a block early is neutralised. */

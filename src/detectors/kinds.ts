@@ -3,6 +3,7 @@ import type { DiffFile } from "../evidence/diff.ts";
 import type { Evidence } from "../evidence/gather.ts";
 import type { Suspect } from "../evidence/suspects.ts";
 import type { ErrorGroup } from "../grouping/collector.ts";
+import { behaviourWriteup } from "./agent-behaviour/writeup.ts";
 import { regressionFacts, tenantChart, tenantTable } from "./cost-regression/figures.ts";
 import { queryHunkSuspects, withQuerySuspects } from "./cost-regression/query-hunks.ts";
 import { costRegressionWriteup } from "./cost-regression/writeup.ts";
@@ -14,7 +15,9 @@ import { costRegressionWriteup } from "./cost-regression/writeup.ts";
  */
 export interface KindHooks {
   /** prompts/<prompt>.md */
-  prompt: "cost-regression";
+  prompt: "cost-regression" | "agent-behaviour";
+  /** Set when this kind never gets a PR, with the reason the report gives. */
+  refusesPullRequests?: string;
   offline(group: ErrorGroup, evidence: Evidence): Analysis;
   suspects(group: ErrorGroup, scored: Suspect[], commitSha: string, files: readonly DiffFile[]): Suspect[];
   /** The group's figures for the model, fenced as evidence. */
@@ -25,7 +28,49 @@ export interface KindHooks {
 
 export function hooksFor(group: ErrorGroup): KindHooks | null {
   if (group.kind === "cost_regression" && group.regression) return costRegressionHooks;
+  if (group.kind === "agent_behaviour" && group.behaviour) return agentBehaviourHooks;
   return null;
+}
+
+const agentBehaviourHooks: KindHooks = {
+  prompt: "agent-behaviour",
+  refusesPullRequests:
+    "agent configuration is a person's decision: a guardrail is proposed in the ticket, never as a PR",
+  offline: (group) => behaviourWriteup(group, behaviourOf(group)),
+  suspects: (_group, scored) => scored,
+  facts: (group) => {
+    const b = behaviourOf(group);
+    return {
+      kind: "agent-behaviour",
+      text: [
+        `signal: ${b.signal}`,
+        `tool: ${b.tool ?? "-"}; repository: ${b.repo ?? "-"}`,
+        b.detail,
+        `baseline: ${b.baseline ?? "none"}`,
+        `sessions: ${b.sessions.join(", ") || "-"}`,
+      ].join("\n"),
+    };
+  },
+  ticket: (group) => {
+    const b = behaviourOf(group);
+    return [
+      "",
+      "## The agent's behaviour",
+      `- ${b.detail}`,
+      ...(b.sessions.length ? [`- sessions: ${b.sessions.join(", ")}`] : []),
+      "",
+      "## Proposed guardrail",
+      "",
+      b.guardrail,
+      "",
+      "_A proposal for a person to adopt: tracefix never changes agent configuration and opens no PR for it._",
+    ];
+  },
+};
+
+function behaviourOf(group: ErrorGroup) {
+  if (!group.behaviour) throw new Error(`group ${group.fingerprint} has no behaviour figures`);
+  return group.behaviour;
 }
 
 const costRegressionHooks: KindHooks = {

@@ -1,3 +1,4 @@
+import type { AgentSessionLink } from "../detectors/agent-behaviour/linkage.ts";
 import { hooksFor } from "../detectors/kinds.ts";
 import type { ErrorGroup } from "../grouping/collector.ts";
 import { type DiffFile, parseUnifiedDiff } from "./diff.ts";
@@ -31,6 +32,8 @@ export interface Evidence {
   workItem: WorkItem | null;
   /** Parts of the evidence that could not be gathered; the group goes on without them. */
   problems: string[];
+  /** The coding-agent sessions that wrote the commit, each with how it was linked and checked. */
+  agentSessions: AgentSessionLink[];
 }
 
 export interface EvidenceOptions {
@@ -184,6 +187,7 @@ export function emptyEvidence(): Evidence {
     pullRequest: null,
     workItem: null,
     problems: [],
+    agentSessions: [],
   };
 }
 

@@ -1,3 +1,4 @@
+import type { Behaviour } from "../detectors/agent-behaviour/behaviour.ts";
 import type { Regression } from "../detectors/cost-regression/regression.ts";
 import { environmentOf, exceptionOf, issueKeyOf, repositoryUrlOf } from "../telemetry/conventions.ts";
 import { spanFromFields } from "../telemetry/fields.ts";
@@ -44,6 +45,8 @@ export interface ErrorGroup extends GroupIdentity {
   impact?: number;
   /** cost_regression: the figures behind the group. */
   regression?: Regression;
+  /** agent_behaviour: the signal and its figures. */
+  behaviour?: Behaviour;
 }
 
 /** Folds spans into groups as they stream past; holds only the groups and a few samples each. */

@@ -17,12 +17,12 @@ import { firstInAppFrame, frameKey, parseStackTrace } from "./stack-frames.ts";
  */
 export const FINGERPRINT_VERSION = 1;
 
-export type GroupKind = "exception" | "agent_stop_failure" | "cost_regression";
+export type GroupKind = "exception" | "agent_stop_failure" | "cost_regression" | "agent_behaviour";
 
 /** Why a span landed in its group: shown in the report so grouping is explainable. */
 export interface GroupingBasis {
   version: number;
-  basis: "exception.slug" | "derived" | "agent_stop_reason" | "metric_step";
+  basis: "exception.slug" | "derived" | "agent_stop_reason" | "metric_step" | "agent_signal";
   exceptionType: string | null;
   frame: string | null;
   message: string;
@@ -71,6 +71,24 @@ export function metricFingerprint(parts: {
     16,
   );
   return { fingerprint, slug: `cost.${slugPart(parts.metric)}.${slugPart(parts.operation) || "operation"}` };
+}
+
+/** agent_behaviour: the signal, the tool and the repository identify it night after night. */
+export function behaviourFingerprint(parts: { signal: string; tool: string | null; repo: string | null }): {
+  fingerprint: string;
+  slug: string;
+} {
+  const fingerprint = shortHash(
+    [`v${FINGERPRINT_VERSION}`, "agent_behaviour", parts.signal, parts.tool ?? "", parts.repo ?? ""].join(
+      "\n",
+    ),
+    16,
+  );
+  const where = parts.repo ? `@${shortHash(parts.repo, 6)}` : "";
+  return {
+    fingerprint,
+    slug: `agent.${parts.signal}${parts.tool ? `.${slugPart(parts.tool)}` : ""}${where}`,
+  };
 }
 
 type PartialIdentity = Pick<GroupIdentity, "slug" | "title" | "kind" | "grouping">;

@@ -1,3 +1,4 @@
+import type { AgentUsage } from "../detectors/agent-behaviour/behaviour.ts";
 import type { CostCheck } from "../detectors/cost-regression/regression.ts";
 import type { SourceStats } from "../telemetry/source.ts";
 import type { ReportGroup } from "./schema.ts";
@@ -16,6 +17,7 @@ export interface BlindSpotInput {
   /** Hosts that stopped answering during the run (circuit breakers that opened). */
   unreachable: ReadonlyArray<{ service: string; host: string; reason: string; failedFast: number }>;
   costCheck?: CostCheck;
+  agentUsage?: AgentUsage;
 }
 
 /**
@@ -99,6 +101,12 @@ export function blindSpots(input: BlindSpotInput): RunWarning[] {
     warnings.push({
       code: "cost_check_failed",
       message: `the cost check could not read ${failure.metric} from ${label(failure.source as SourceStats["source"])}: ${failure.message}. Cost regressions there would not show.`,
+    });
+  }
+  for (const failure of input.agentUsage?.failed ?? []) {
+    warnings.push({
+      code: "agent_check_failed",
+      message: `the coding-agent check could not read ${label(failure.source as SourceStats["source"])} (${failure.message}). Agent behaviour and usage figures there are missing.`,
     });
   }
   for (const note of input.costCheck?.partial ?? []) {

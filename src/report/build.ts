@@ -79,11 +79,13 @@ export function toReportGroup({
     workItem: evidence?.workItem ?? null,
     evidenceProblems: evidence?.problems ?? [],
     suspects: evidence?.suspects ?? [],
+    agentSessions: evidence?.agentSessions ?? [],
     analysis,
     actions,
     ...(error ? { error } : {}),
     ...(skipped ? { skipped } : {}),
     ...(group.regression ? { regression: group.regression } : {}),
+    ...(group.behaviour ? { behaviour: group.behaviour } : {}),
   };
 }
 
@@ -95,7 +97,7 @@ export function buildReport(
   groups: ReportGroup[],
   redactions: RedactionCounts,
   analyst: AnalystSummary,
-  run: Pick<Report, "warnings" | "alsoSeen" | "costCheck"> = { warnings: [], alsoSeen: [] },
+  run: Pick<Report, "warnings" | "alsoSeen" | "costCheck" | "agentUsage"> = { warnings: [], alsoSeen: [] },
 ): Report {
   const sum = (pick: (s: SourceStats) => number) => sourceStats.reduce((n, s) => n + pick(s), 0);
   return {
@@ -126,6 +128,7 @@ export function buildReport(
     warnings: run.warnings,
     alsoSeen: run.alsoSeen,
     ...(run.costCheck ? { costCheck: run.costCheck } : {}),
+    ...(run.agentUsage ? { agentUsage: run.agentUsage } : {}),
     groups,
   };
 }

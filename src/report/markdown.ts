@@ -75,8 +75,40 @@ export function renderReportMarkdown(report: Report): string {
       );
     }
   }
+  lines.push(...agentUsageLines(report));
   for (const group of report.groups) lines.push(...groupSection(group));
   return lines.join("\n");
+}
+
+/** The coding agents' figures a team reviews each week, for the window. */
+function agentUsageLines(report: Report): string[] {
+  const u = report.agentUsage;
+  if (!u || (u.sessions === 0 && u.failed.length === 0)) return [];
+  const pct = (x: number | null) => (x === null ? "—" : `${(x * 100).toFixed(1)} %`);
+  const t = u.tokens;
+  return [
+    "## Coding agents in the window",
+    "",
+    `${u.sessions} session(s), ${u.toolCalls} tool call(s), tool error rate ${pct(u.toolErrorRate)}, read/write ratio ${u.readWriteRatio ?? "—"}; ` +
+      `tokens ${t.input} input, ${t.output} output, ${t.cacheRead} read from cache, ${t.cacheCreation} written to cache (cache-hit ratio ${pct(u.cacheHitRatio)}).` +
+      (u.failed.length > 0 ? " **Partial:** some sources could not be read (see above)." : "") +
+      (u.truncated ? " **Partial:** a source returned its maximum number of groups." : ""),
+    "",
+    ...(u.toolCallsByTool.length > 0
+      ? [
+          "| tool | calls | failures |",
+          "|---|---:|---:|",
+          ...u.toolCallsByTool.slice(0, 10).map((x) => `| ${cell(x.tool)} | ${x.calls} | ${x.failures} |`),
+          "",
+        ]
+      : []),
+    ...(u.topDenials.length > 0
+      ? [
+          `Top permission denials: ${u.topDenials.map((d) => `${cell(d.tool)} in ${cell(d.repo || "?")} (${d.count})`).join(", ")}.`,
+          "",
+        ]
+      : []),
+  ];
 }
 
 /** One line on the cost check, so "no cost regression" is a claim with its scope. */
@@ -157,6 +189,13 @@ function groupSection(g: ReportGroup): string[] {
   if (g.pullRequest) {
     lines.push(
       `**Introduced by:** [#${g.pullRequest.number} ${cell(g.pullRequest.title)}](${g.pullRequest.url}) (\`${cell(g.pullRequest.branch)}\`)`,
+      "",
+    );
+  }
+  for (const s of g.agentSessions) {
+    lines.push(
+      `**Written by coding-agent session** \`${s.sessionId}\` (${s.link.replace("_", " ")}: ${cell(s.checked)}) — ${s.toolCalls} tool calls, ${s.toolFailures} failed, ${s.permissionDenials} denials, ${s.inputTokens}/${s.outputTokens} tokens in/out.` +
+        (s.plan ? ` Plan: ${cell(s.plan.slice(0, 300))}` : ""),
       "",
     );
   }

@@ -1,5 +1,7 @@
 import { z } from "zod";
 import { AnalysisSchema } from "../analysis/analysis.ts";
+import { AgentUsageSchema, BehaviourSchema } from "../detectors/agent-behaviour/behaviour.ts";
+import { AgentSessionLinkSchema } from "../detectors/agent-behaviour/linkage.ts";
 import { CostCheckSchema, RegressionSchema } from "../detectors/cost-regression/regression.ts";
 import { identifier } from "../identifiers.ts";
 
@@ -27,7 +29,7 @@ export const ReportGroupSchema = z.object({
   fingerprint: identifier(z.string()),
   slug: z.string(),
   title: z.string(),
-  kind: z.enum(["exception", "agent_stop_failure", "cost_regression"]),
+  kind: z.enum(["exception", "agent_stop_failure", "cost_regression", "agent_behaviour"]),
   service: z.string(),
   commitSha: identifier(z.string()).nullable(),
   issueKey: identifier(z.string()).nullable(),
@@ -39,7 +41,7 @@ export const ReportGroupSchema = z.object({
   newCommit: z.boolean(),
   grouping: z.object({
     version: z.number().int(),
-    basis: z.enum(["exception.slug", "derived", "agent_stop_reason", "metric_step"]),
+    basis: z.enum(["exception.slug", "derived", "agent_stop_reason", "metric_step", "agent_signal"]),
     exceptionType: z.string().nullable(),
     frame: z.string().nullable(),
     message: z.string(),
@@ -92,6 +94,10 @@ export const ReportGroupSchema = z.object({
     .optional(),
   /** cost_regression groups: the before/after figures and the test that flagged them. */
   regression: RegressionSchema.optional(),
+  /** agent_behaviour groups: the signal, its figures and the proposed guardrail. */
+  behaviour: BehaviourSchema.optional(),
+  /** The coding-agent sessions that produced the group's commit (SPEC), with the link used. */
+  agentSessions: z.array(AgentSessionLinkSchema).default([]),
 });
 
 const UsageSchema = z.object({
@@ -167,6 +173,8 @@ export const ReportSchema = z.object({
     .default([]),
   /** The cost-regression check: what it compared, what it flagged, what it could not read. */
   costCheck: CostCheckSchema.optional(),
+  /** The coding agents' usage in the window (sessions, tools, denials, tokens, cache hits). */
+  agentUsage: AgentUsageSchema.optional(),
   groups: z.array(ReportGroupSchema),
 });
 

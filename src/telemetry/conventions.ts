@@ -6,6 +6,13 @@ import { StatusCode, stringAttribute, type TelemetrySpan } from "./span.ts";
  */
 export const AGENT_STOP_FAILURE = "claude_code.turn.stop_failure";
 export const AGENT_TURN_STOP = "claude_code.turn.stop";
+export const AGENT_TOOL = "claude_code.tool";
+export const AGENT_PERMISSION_DENIED = "claude_code.permission.denied";
+/**
+ * Agent spans with ERROR status that are the agent's own behaviour, not a failure of the code it
+ * ships: triaged as agent_behaviour groups, never as exception groups.
+ */
+export const AGENT_BEHAVIOUR_SPANS: readonly string[] = [AGENT_TOOL, AGENT_PERMISSION_DENIED];
 
 export function serviceNameOf(span: TelemetrySpan): string {
   return stringAttribute(span, "service.name") ?? "unknown_service";
@@ -51,6 +58,7 @@ export function isErrorSpan(span: TelemetrySpan): boolean {
 
 /** The spans tracefix triages: failed agent turns and error spans. */
 export function isTriageCandidate(span: TelemetrySpan): boolean {
+  if (AGENT_BEHAVIOUR_SPANS.includes(span.name)) return false;
   return isAgentFailure(span) || isErrorSpan(span);
 }
 

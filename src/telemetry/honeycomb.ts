@@ -8,11 +8,13 @@ import {
   PRIOR_COMMIT_LOOKBACK_MS,
   SAMPLES_PER_QUERY,
 } from "./backend.ts";
-import { AGENT_STOP_FAILURE, AGENT_TURN_STOP } from "./conventions.ts";
+import { AGENT_BEHAVIOUR_SPANS, AGENT_STOP_FAILURE, AGENT_TURN_STOP } from "./conventions.ts";
 import { CAUSE_FIELDS, type Field, GROUP_FIELDS, SAMPLE_FIELDS, spanFromFields } from "./fields.ts";
 import { BackendError, createJsonClient, type JsonClient } from "./http.ts";
 import { METRIC_GROUP_FIELDS } from "./metric-cells.ts";
 import type {
+  CountQuery,
+  CountResult,
   MetricCell,
   MetricQuery,
   MetricResult,
@@ -171,6 +173,55 @@ export class HoneycombSource implements TelemetrySource {
       stats.requests = this.client.requests;
     }
     return stats;
+  }
+
+  /** Counts (and sums) per breakdown: exact figures from the results, first/last from the series. */
+  async countBy(query: CountQuery): Promise<CountResult> {
+    const before = this.client.requests;
+    const oldest = Date.now() - HONEYCOMB_RETENTION_MS;
+    if (query.untilMs <= oldest) return { rows: [], requests: 0, truncated: false };
+    const result = await this.run({
+      calculations: [{ op: "COUNT" }, ...query.sums.map((column) => ({ op: "SUM", column }))],
+      breakdowns: [...query.groupBy],
+      filters: [{ column: "name", op: "in", value: [...query.names] }],
+      filter_combination: "AND",
+      ...timeRange(Math.max(query.sinceMs, oldest), query.untilMs),
+      granularity: Math.max(60, Math.round(query.stepMs / 1000)),
+      orders: [{ op: "COUNT", order: "descending" }],
+      limit: MAX_SERIES_ROWS,
+    });
+    const label = (data: Record<string, unknown>, key: string) => {
+      const value = data[key];
+      return value === null || value === undefined ? "" : String(value);
+    };
+    const keysOfRow = (data: Record<string, unknown>) =>
+      Object.fromEntries(query.groupBy.map((k) => [k, label(data, k)]));
+    const seen = new Map<string, { first: number; last: number }>();
+    for (const point of result.series) {
+      const at = Date.parse(point.time);
+      if (Number.isNaN(at) || !(Number(point.data.COUNT) > 0)) continue;
+      const id = JSON.stringify(keysOfRow(point.data));
+      const times = seen.get(id);
+      seen.set(id, { first: Math.min(times?.first ?? at, at), last: Math.max(times?.last ?? at, at) });
+    }
+    const rows = result.rows
+      .map((data) => {
+        const keys = keysOfRow(data);
+        const times = seen.get(JSON.stringify(keys));
+        return {
+          keys,
+          count: Math.round(Number(data.COUNT) || 0),
+          sums: Object.fromEntries(query.sums.map((k) => [k, Number(data[`SUM(${k})`]) || 0])),
+          firstMs: times?.first ?? query.sinceMs,
+          lastMs: times?.last ?? query.untilMs - 1,
+        };
+      })
+      .filter((r) => r.count > 0);
+    return {
+      rows,
+      requests: this.client.requests - before,
+      truncated: result.rows.length >= MAX_SERIES_ROWS,
+    };
   }
 
   /**
@@ -359,11 +410,13 @@ function groupedSpec(window: TimeWindow) {
   return {
     calculations: [{ op: "COUNT" }],
     breakdowns: GROUP_FIELDS.map((f) => f.name),
+    // Failed agent turns carry status ERROR too (so `error` is true); tool failures and permission
+    // denials do as well, but they are the agent's behaviour, counted by their own detector.
     filters: [
       { column: "error", op: "=", value: true },
-      { column: "name", op: "=", value: AGENT_STOP_FAILURE },
+      { column: "name", op: "not-in", value: [...AGENT_BEHAVIOUR_SPANS] },
     ],
-    filter_combination: "OR",
+    filter_combination: "AND",
     ...timeRange(window.sinceMs, window.untilMs),
     orders: [{ op: "COUNT", order: "descending" }],
     limit: MAX_SERIES_ROWS,
@@ -381,6 +434,7 @@ function groupFilters(keys: Record<string, string>): Filter[] {
     isAgent
       ? { column: "name", op: "in", value: [AGENT_STOP_FAILURE, AGENT_TURN_STOP] }
       : { column: "error", op: "=", value: true },
+    ...(isAgent ? [] : [{ column: "name", op: "not-in", value: [...AGENT_BEHAVIOUR_SPANS] }]),
     ...GROUP_FIELDS.map(({ name }): Filter => {
       const value = keys[name] ?? "";
       return value === "" ? { column: name, op: "does-not-exist" } : { column: name, op: "=", value };

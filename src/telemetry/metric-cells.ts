@@ -1,6 +1,6 @@
 import { DURATION_METRIC } from "../detectors/cost-regression/settings.ts";
 import { commitShaOf, issueKeyOf, serviceNameOf } from "./conventions.ts";
-import type { MetricCell, MetricQuery } from "./source.ts";
+import type { CountQuery, CountRow, MetricCell, MetricQuery } from "./source.ts";
 import { stringAttribute, type TelemetrySpan } from "./span.ts";
 
 /** The group-by fields of a metric query, in order; the tenant key is the query's own. */
@@ -86,5 +86,55 @@ export class MetricCellFolder {
 
   result(): MetricCell[] {
     return [...this.cells.values()];
+  }
+}
+
+/** A span attribute as a backend would group by it: scalars as text, missing as "". */
+export function groupValueOf(span: TelemetrySpan, key: string): string {
+  if (key === "name") return span.name;
+  const value = span.attributes[key] ?? span.resource[key];
+  if (value === undefined || value === null) return "";
+  return typeof value === "string" || typeof value === "number" || typeof value === "boolean"
+    ? String(value)
+    : "";
+}
+
+/** Folds spans into the rows a backend returns for a CountQuery (the file source's countBy). */
+export class CountFolder {
+  private readonly rows = new Map<string, CountRow>();
+  private readonly query: CountQuery;
+  private readonly names: Set<string>;
+
+  constructor(query: CountQuery) {
+    this.query = query;
+    this.names = new Set(query.names);
+  }
+
+  add(span: TelemetrySpan): void {
+    const { query } = this;
+    if (!this.names.has(span.name) || span.startTimeMs < query.sinceMs || span.startTimeMs >= query.untilMs)
+      return;
+    const keys = Object.fromEntries(query.groupBy.map((k) => [k, groupValueOf(span, k)]));
+    const id = JSON.stringify(keys);
+    const bucket = Math.floor(span.startTimeMs / query.stepMs) * query.stepMs;
+    const row = this.rows.get(id) ?? {
+      keys,
+      count: 0,
+      sums: Object.fromEntries(query.sums.map((k) => [k, 0])),
+      firstMs: bucket,
+      lastMs: bucket,
+    };
+    row.count += 1;
+    for (const key of query.sums) {
+      const value = metricValueOf(span, key);
+      if (value.kind === "number") row.sums[key] = (row.sums[key] ?? 0) + value.value;
+    }
+    row.firstMs = Math.min(row.firstMs, bucket);
+    row.lastMs = Math.max(row.lastMs, bucket);
+    this.rows.set(id, row);
+  }
+
+  result(): CountRow[] {
+    return [...this.rows.values()];
   }
 }

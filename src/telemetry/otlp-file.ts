@@ -5,9 +5,11 @@ import type { Readable } from "node:stream";
 import { createGunzip } from "node:zlib";
 import { UsageError } from "../usage-error.ts";
 import { commitShaOf, isTriageCandidate } from "./conventions.ts";
-import { MetricCellFolder } from "./metric-cells.ts";
+import { CountFolder, MetricCellFolder } from "./metric-cells.ts";
 import { decodeExportRequest } from "./otlp-json.ts";
 import type {
+  CountQuery,
+  CountResult,
   MetricQuery,
   MetricResult,
   SourceStats,
@@ -116,6 +118,18 @@ export class OtlpFileSource implements TelemetrySource {
   /** A second streaming pass that folds the metric into cells, as a backend would aggregate it. */
   async measure(query: MetricQuery): Promise<MetricResult> {
     const folder = new MetricCellFolder(query);
+    await this.eachSpan((span) => folder.add(span));
+    return { cells: folder.result(), notNumeric: folder.notNumeric, requests: 0, problems: [] };
+  }
+
+  async countBy(query: CountQuery): Promise<CountResult> {
+    const folder = new CountFolder(query);
+    await this.eachSpan((span) => folder.add(span));
+    return { rows: folder.result(), requests: 0, truncated: false };
+  }
+
+  /** Streams every decodable span; malformed lines are counted and listed by collect(). */
+  private async eachSpan(visit: (span: TelemetrySpan) => void): Promise<void> {
     const head = await readHead(this.path);
     const file = createReadStream(this.path);
     const input: Readable = startsWith(head, GZIP_MAGIC) ? file.pipe(createGunzip()) : file;
@@ -127,17 +141,15 @@ export class OtlpFileSource implements TelemetrySource {
         try {
           spans = decodeExportRequest(JSON.parse(line) as unknown);
         } catch {
-          // Counted and listed by the error pass over the same file.
           continue;
         }
-        for (const span of spans) folder.add(span);
+        for (const span of spans) visit(span);
       }
     } catch {
-      // A truncated .gz: the error pass reports it; what was read still counts.
+      // A truncated .gz: collect() reports it; what was read still counts.
     } finally {
       file.destroy();
     }
-    return { cells: folder.result(), notNumeric: folder.notNumeric, requests: 0, problems: [] };
   }
 
   private route(span: TelemetrySpan, window: TimeWindow, sink: SpanSink, stats: SourceStats): void {

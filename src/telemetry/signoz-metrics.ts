@@ -1,6 +1,6 @@
 import { DURATION_METRIC } from "../detectors/cost-regression/settings.ts";
 import { METRIC_GROUP_FIELDS } from "./metric-cells.ts";
-import type { MetricCell, MetricQuery } from "./source.ts";
+import type { CountQuery, CountResult, CountRow, MetricCell, MetricQuery } from "./source.ts";
 
 // SigNoz's largest builder-query limit: series past it are reported, not silently dropped.
 export const MAX_METRIC_SERIES = 10_000;
@@ -149,4 +149,90 @@ function emptyCell(labels: Record<string, string>, tenantKey: string, bucketMs: 
 function toNumber(value: unknown): number {
   const n = typeof value === "number" ? value : Number(value);
   return Number.isFinite(n) ? n : 0;
+}
+
+/**
+ * A CountQuery as one time-series request: count() and sum() of each summed attribute per group,
+ * per bucket (the buckets give first and last seen). Names and values go into the filter quoted.
+ */
+export function countRequest(query: CountQuery): unknown {
+  const names = query.names.map((n) => `name = '${n.replace(/\\/g, "\\\\").replace(/'/g, "\\'")}'`);
+  return {
+    schemaVersion: "v1",
+    start: Math.floor(query.sinceMs),
+    end: Math.ceil(query.untilMs),
+    requestType: "time_series",
+    compositeQuery: {
+      queries: [
+        {
+          type: "builder_query",
+          spec: {
+            name: "A",
+            signal: "traces",
+            disabled: false,
+            stepInterval: Math.max(60, Math.round(query.stepMs / 1000)),
+            filter: { expression: names.length > 1 ? `(${names.join(" OR ")})` : (names[0] ?? "") },
+            aggregations: [
+              { expression: "count()" },
+              ...query.sums.map((s) => ({ expression: `sum(${s})` })),
+            ],
+            groupBy: query.groupBy.map((name) => ({
+              name,
+              fieldDataType: "string",
+              signal: "traces",
+              fieldContext: SPAN_CONTEXT[name] ?? "attribute",
+            })),
+            order: [{ key: { name: "count()" }, direction: "desc" }],
+            limit: MAX_METRIC_SERIES,
+            having: { expression: "" },
+          },
+        },
+      ],
+    },
+    formatOptions: { formatTableResultForUI: false, fillGaps: false },
+    variables: {},
+  };
+}
+
+export function parseCountResponse(response: unknown, query: CountQuery): CountResult {
+  const result = (response as MetricResponse).data?.data?.results?.[0];
+  const rows = new Map<string, CountRow>();
+  let truncated = false;
+  for (const [aggIndex, aggregation] of (result?.aggregations ?? []).entries()) {
+    const index = aggregation.index ?? aggIndex;
+    const sumKey = index === 0 ? null : query.sums[index - 1];
+    if (index > 0 && !sumKey) continue;
+    const series = aggregation.series ?? [];
+    if (series.length >= MAX_METRIC_SERIES) truncated = true;
+    for (const s of series) {
+      const keys = Object.fromEntries(query.groupBy.map((k) => [k, ""]));
+      for (const label of s.labels ?? []) {
+        if (label.key?.name && label.key.name in keys)
+          keys[label.key.name] = label.value == null ? "" : String(label.value);
+      }
+      const id = JSON.stringify(keys);
+      for (const point of s.values ?? []) {
+        const value = toNumber(point.value);
+        const bucket = Number(point.timestamp);
+        if (!Number.isFinite(bucket)) continue;
+        const row = rows.get(id) ?? {
+          keys,
+          count: 0,
+          sums: Object.fromEntries(query.sums.map((k) => [k, 0])),
+          firstMs: bucket,
+          lastMs: bucket,
+        };
+        if (sumKey) row.sums[sumKey] = (row.sums[sumKey] ?? 0) + value;
+        else {
+          row.count += Math.round(value);
+          if (value > 0) {
+            row.firstMs = Math.min(row.firstMs, bucket);
+            row.lastMs = Math.max(row.lastMs, bucket);
+          }
+        }
+        rows.set(id, row);
+      }
+    }
+  }
+  return { rows: [...rows.values()].filter((r) => r.count > 0), requests: 1, truncated };
 }

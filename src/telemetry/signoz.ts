@@ -8,11 +8,19 @@ import {
   PRIOR_COMMIT_LOOKBACK_MS,
   SAMPLES_PER_QUERY,
 } from "./backend.ts";
-import { AGENT_STOP_FAILURE } from "./conventions.ts";
+import { AGENT_BEHAVIOUR_SPANS, AGENT_STOP_FAILURE } from "./conventions.ts";
 import { CAUSE_FIELDS, type Field, GROUP_FIELDS, SAMPLE_FIELDS, spanFromFields } from "./fields.ts";
 import { BackendError, createJsonClient, type JsonClient } from "./http.ts";
-import { MAX_METRIC_SERIES, metricRequest, parseMetricResponse } from "./signoz-metrics.ts";
+import {
+  countRequest,
+  MAX_METRIC_SERIES,
+  metricRequest,
+  parseCountResponse,
+  parseMetricResponse,
+} from "./signoz-metrics.ts";
 import type {
+  CountQuery,
+  CountResult,
   MetricQuery,
   MetricResult,
   SourceStats,
@@ -24,7 +32,8 @@ import type { TelemetrySpan } from "./span.ts";
 
 const MAX_BUCKETS = 720;
 const SAMPLE_CONCURRENCY = 4;
-const TRIAGE_FILTER = `(has_error = true OR name = '${AGENT_STOP_FAILURE}')`;
+// Tool failures and permission denials are the agent's behaviour (their own detector), not errors.
+const TRIAGE_FILTER = `(has_error = true OR name = '${AGENT_STOP_FAILURE}')${AGENT_BEHAVIOUR_SPANS.map((n) => ` AND name != '${n}'`).join("")}`;
 
 /**
  * SigNoz query-range API v5. The counting runs in ClickHouse: one time-series query groups and
@@ -126,6 +135,32 @@ export class SignozSource implements TelemetrySource {
 
   get location(): string {
     return this.url;
+  }
+
+  async countBy(query: CountQuery): Promise<CountResult> {
+    const before = this.client.requests;
+    let response: unknown;
+    try {
+      response = await this.query(countRequest(query));
+    } catch (error) {
+      // A key SigNoz has never seen: no span carries it, so there is nothing to count.
+      if (error instanceof BackendError && error.status === 400 && /key .* not found/i.test(error.message)) {
+        // A summed attribute SigNoz has never seen (the semconv name where the hooks use their
+        // own): sum the others, and that one is 0. Any other unknown key: nothing to count.
+        const unknown = /key `([^`]+)` not found/i.exec(error.message)?.[1];
+        if (unknown && query.sums.includes(unknown)) {
+          const rest = await this.countBy({ ...query, sums: query.sums.filter((k) => k !== unknown) });
+          return {
+            ...rest,
+            rows: rest.rows.map((r) => ({ ...r, sums: { ...r.sums, [unknown]: 0 } })),
+            requests: this.client.requests - before,
+          };
+        }
+        return { rows: [], requests: this.client.requests - before, truncated: false };
+      }
+      throw error;
+    }
+    return { ...parseCountResponse(response, query), requests: this.client.requests - before };
   }
 
   async measure(query: MetricQuery): Promise<MetricResult> {

@@ -108,6 +108,34 @@ export interface MetricResult {
   unknownKey?: boolean;
 }
 
+/** Spans of some names counted (and summed) per group of attributes, aggregated by the source. */
+export interface CountQuery {
+  names: readonly string[];
+  groupBy: readonly string[];
+  /** Numeric attributes summed beside the count. */
+  sums: readonly string[];
+  sinceMs: number;
+  untilMs: number;
+  /** Buckets the source counts in; first/last seen are read from them. */
+  stepMs: number;
+}
+
+export interface CountRow {
+  /** The group-by values, "" when a span did not carry the attribute. */
+  keys: Record<string, string>;
+  count: number;
+  sums: Record<string, number>;
+  firstMs: number;
+  lastMs: number;
+}
+
+export interface CountResult {
+  rows: CountRow[];
+  requests: number;
+  /** The source returned its maximum number of groups: the smallest may be missing. */
+  truncated: boolean;
+}
+
 export interface TelemetrySource {
   readonly name: SourceName;
   /** The file path or backend host, for messages. */
@@ -119,4 +147,6 @@ export interface TelemetrySource {
   collect(window: TimeWindow, sink: SpanSink): Promise<SourceStats>;
   /** Aggregates one metric server-side (or while streaming the file): requests grow with metrics. */
   measure(query: MetricQuery): Promise<MetricResult>;
+  /** Counts spans by attributes server-side (or while streaming the file). */
+  countBy(query: CountQuery): Promise<CountResult>;
 }

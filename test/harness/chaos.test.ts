@@ -14,7 +14,9 @@ const MAX_NIGHT_MS = 90_000;
 describe("three nights against every fake with 20% faults", () => {
   for (const seed of SEEDS) {
     it(`seed ${seed}: every run completes, nothing is duplicated, every PR links its ticket`, async () => {
-      const world = await startWorld({ config: { regressions: { enabled: true } } });
+      const world = await startWorld({
+        config: { regressions: { enabled: true }, agents: { enabled: true } },
+      });
       try {
         world.chaos({ rate: FAULT_RATE, seed, slowMs: 1_500 });
         const nights = [];

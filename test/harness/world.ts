@@ -115,6 +115,7 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
       analysis: { timeoutMs: 1_000, retries: 3 },
       // The error-group safety tests count writes per error group; the chaos night turns this on.
       regressions: { enabled: false },
+      agents: { enabled: false },
       ...options.config,
     }),
   );

@@ -1,5 +1,5 @@
-import { MetricCellFolder } from "../../src/telemetry/metric-cells.ts";
-import type { MetricQuery, TelemetrySource } from "../../src/telemetry/source.ts";
+import { CountFolder, MetricCellFolder } from "../../src/telemetry/metric-cells.ts";
+import type { CountQuery, MetricQuery, TelemetrySource } from "../../src/telemetry/source.ts";
 import { StatusCode, type TelemetrySpan } from "../../src/telemetry/span.ts";
 import { seeded } from "../fakes/server.ts";
 
@@ -144,6 +144,12 @@ export function memorySource(spans: readonly TelemetrySpan[], failing = false): 
       const folder = new MetricCellFolder(query);
       for (const span of spans) folder.add(span);
       return { cells: folder.result(), notNumeric: folder.notNumeric, requests: 1, problems: [] };
+    },
+    countBy: async (query: CountQuery) => {
+      if (failing) throw new Error("backend down");
+      const folder = new CountFolder(query);
+      for (const span of spans) folder.add(span);
+      return { rows: folder.result(), requests: 1, truncated: false };
     },
   };
 }

@@ -50,6 +50,7 @@ export function sampleReportGroup(): ReportGroup {
       agentNotes: ["Agent session complete"],
     },
     evidenceProblems: ["no permission to read Jira issue SEC-1 (403)"],
+    agentSessions: [],
     suspects: [
       { commitSha: "83e0a38", path: "src/pricing.js", line: 7, score: 1, reason: "on a changed line" },
     ],

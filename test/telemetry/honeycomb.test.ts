@@ -41,7 +41,7 @@ describe("Honeycomb source through the CLI", () => {
     buildDemoRepo(join(dir, "repo"));
     writeFileSync(
       join(dir, "triage.config.json"),
-      JSON.stringify({ telemetry: FAST, regressions: { enabled: false } }),
+      JSON.stringify({ telemetry: FAST, regressions: { enabled: false }, agents: { enabled: false } }),
     );
     fake = await startFakeHoneycomb({ apiKey: KEY, dataset: DATASET, spans: loadSpans(FIXTURE) });
   });
@@ -137,7 +137,7 @@ describe("HoneycombSource against the fake", () => {
     return { stats, groups: collector.groups() };
   };
 
-  it("creates a spec, runs it and polls until complete, with seconds and OR-combined filters", async () => {
+  it("creates a spec, runs it and polls until complete, with seconds and the agent's own spans left out", async () => {
     const server = await start({ pollsUntilComplete: 3 });
     const { groups } = await collect(server);
     expect(groups.length).toBeGreaterThan(4);
@@ -146,7 +146,11 @@ describe("HoneycombSource against the fake", () => {
       .map((r) => JSON.parse(r.body));
     expect(specs[0]).toMatchObject({
       calculations: [{ op: "COUNT" }],
-      filter_combination: "OR",
+      filters: [
+        { column: "error", op: "=", value: true },
+        { column: "name", op: "not-in", value: ["claude_code.tool", "claude_code.permission.denied"] },
+      ],
+      filter_combination: "AND",
       start_time: WINDOW.sinceMs / 1000,
       end_time: WINDOW.untilMs / 1000,
       orders: [{ op: "COUNT", order: "descending" }],

@@ -136,7 +136,9 @@ describe("SignozSource against the fake", () => {
     expect(grouped.start).toBe(WINDOW.sinceMs);
     expect(grouped.end).toBe(WINDOW.untilMs);
     const spec = grouped.compositeQuery.queries[0].spec;
-    expect(spec.filter.expression).toBe("(has_error = true OR name = 'claude_code.turn.stop_failure')");
+    expect(spec.filter.expression).toBe(
+      "(has_error = true OR name = 'claude_code.turn.stop_failure') AND name != 'claude_code.tool' AND name != 'claude_code.permission.denied'",
+    );
     expect(spec.groupBy).toContainEqual({
       name: "build.commit_sha",
       fieldDataType: "string",

@@ -55,10 +55,17 @@ export class OfflineAnalyst implements Analyst {
 
   async analyse(group: RankedGroup, evidence: Evidence): Promise<Analysis> {
     const hooks = hooksFor(group);
-    if (hooks) return hooks.offline(group, evidence);
-    return group.kind === "agent_stop_failure"
-      ? analyseAgentFailure(group)
-      : analyseException(group, evidence);
+    const analysis = hooks
+      ? hooks.offline(group, evidence)
+      : group.kind === "agent_stop_failure"
+        ? analyseAgentFailure(group)
+        : analyseException(group, evidence);
+    // The sessions that wrote the commit are evidence whatever the kind; their plans are for
+    // a reader (or Claude) to compare with the diff, which this analyst does not attempt.
+    const sessions = evidence.agentSessions.map(
+      (s) => `commit written by coding-agent session ${s.sessionId} (linked by ${s.link}: ${s.checked})`,
+    );
+    return { ...analysis, evidence: [...analysis.evidence, ...sessions] };
   }
 }
 

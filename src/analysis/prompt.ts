@@ -9,7 +9,7 @@ const PROMPTS_DIR = new URL("../../prompts/", import.meta.url);
 
 export interface PromptTemplate {
   name: string;
-  /** e.g. "root-cause v1": recorded with every analysis so a prompt change is traceable. */
+  /** e.g. "root-cause v2": recorded with every analysis so a prompt change is traceable. */
   version: string;
   text: string;
 }

@@ -68,7 +68,7 @@ describe("triage with Claude through the CLI", () => {
     expect(report.analyst).toMatchObject({
       name: "claude",
       model: "claude-sonnet-5-5",
-      promptVersions: ["root-cause v1", "agent-failure v1", "cost-regression v1", "agent-behaviour v1"],
+      promptVersions: ["root-cause v2", "agent-failure v1", "cost-regression v1", "agent-behaviour v1"],
     });
     expect(report.analyst.calls).toBe(report.groups.length);
     expect(report.groups.every((g) => g.analysis?.analyst === "claude")).toBe(true);

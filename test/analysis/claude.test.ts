@@ -120,7 +120,7 @@ describe("ClaudeAnalyst against the fake Messages API", () => {
     expect(analysis).toMatchObject({
       analyst: "claude",
       model: "claude-sonnet-5-5",
-      promptVersion: "root-cause v1",
+      promptVersion: "root-cause v2",
       category: "code_regression",
       suspect: { path: "src/pricing.js", line: 7 },
       violatedCriteria: ["customers without a discounts map are billed at full price"],

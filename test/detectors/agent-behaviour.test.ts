@@ -112,10 +112,12 @@ describe("agent behaviour", () => {
           cacheRead: 3_000,
         },
         { id: "b", repo: REPO, startMs: SINCE + 2 * HOUR, denied: ["Bash"] },
+        { id: "c", startMs: SINCE + 3 * HOUR, turns: 1, inputTokens: 0, outputTokens: 0, cacheRead: 0 },
       ]),
     );
     expect(summary.usage).toMatchObject({
-      sessions: 2,
+      sessions: 3,
+      sessionsWithoutRepo: 1,
       toolCalls: 4,
       readWriteRatio: 2,
       toolErrorRate: 0.25,
@@ -124,6 +126,22 @@ describe("agent behaviour", () => {
     });
     expect(summary.usage.cacheHitRatio).toBeCloseTo(13_000 / 16_000, 3);
     expect(summary.usage.toolCallsByTool[0]).toEqual({ tool: "Read", calls: 2, failures: 0 });
+  });
+
+  it("takes thousands of sessions, some without git.repo and exported children-first, in its stride", async () => {
+    const many = Array.from({ length: 3_000 }, (_, i) =>
+      sessionSpans({
+        id: `m-${i}`,
+        ...(i % 4 ? { repo: `acme/r${i % 7}` } : {}),
+        startMs: SINCE - 24 * HOUR + i * 40_000,
+        tools: ["Read", "Edit"],
+      }).reverse(),
+    ).flat();
+    const { groups, summary } = await detect(many);
+    expect(groups).toEqual([]);
+    expect(summary.usage.sessions).toBeGreaterThan(500);
+    expect(summary.usage.sessionsWithoutRepo).toBeGreaterThan(0);
+    expect(summary.sessions.size).toBe(3_000);
   });
 
   it("reports a source it could not read as failed, not as a quiet night", async () => {

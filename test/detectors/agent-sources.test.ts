@@ -1,13 +1,7 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Report, ReportSchema } from "../../src/report/schema.ts";
-import { type FakeHoneycomb, startFakeHoneycomb } from "../fakes/honeycomb.ts";
-import { type FakeSignoz, startFakeSignoz } from "../fakes/signoz.ts";
+import type { Report } from "../../src/report/schema.ts";
 import { sessionSpans } from "../helpers/agent-spans.ts";
-import { runCli } from "../helpers/cli.ts";
-import { toJsonLines } from "../helpers/cost-spans.ts";
+import { type ThreeSources, threeSources } from "../helpers/three-sources.ts";
 
 const HOUR = 3_600_000;
 // Honeycomb queries only the last 7 days: the sessions sit just before now.
@@ -71,47 +65,21 @@ function agentView(report: Report) {
 }
 
 describe("coding-agent behaviour through the file source, SigNoz and Honeycomb", () => {
-  let dir = "";
-  let signoz: FakeSignoz;
-  let honeycomb: FakeHoneycomb;
-  const window = ["--since", new Date(SINCE).toISOString(), "--until", new Date(UNTIL).toISOString()];
-
+  let sources: ThreeSources;
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), "tracefix-agents-"));
-    writeFileSync(join(dir, "spans.jsonl"), toJsonLines(spans));
-    writeFileSync(
-      join(dir, "triage.config.json"),
-      JSON.stringify({ telemetry: { timeoutMs: 3_000, retries: 1, maxRetryDelayMs: 20 } }),
-    );
-    signoz = await startFakeSignoz({ apiKey: "sz", spans });
-    honeycomb = await startFakeHoneycomb({ apiKey: "hc", dataset: "prod", spans });
+    sources = await threeSources(spans, { sinceMs: SINCE, untilMs: UNTIL });
   });
-  afterAll(async () => {
-    await Promise.all([signoz.close(), honeycomb.close()]);
-    rmSync(dir, { recursive: true, force: true });
-  });
-
-  const run = async (args: string[], env: Record<string, string> = {}) => {
-    const result = await runCli([...window, "--dry-run", "--json", ...args], { cwd: dir, env });
+  afterAll(() => sources.close());
+  const run = async (source: "file" | "signoz" | "honeycomb") => {
+    const result = await sources.run(source, `out-${source}`);
     expect(result.code, result.stderr).toBe(0);
-    return ReportSchema.parse(JSON.parse(result.stdout));
+    return result.report;
   };
 
   it("finds the same three signals and the same usage figures from every source, and no exception groups", async () => {
-    const file = agentView(await run(["--input", join(dir, "spans.jsonl"), "--out", "out-file"]));
-    const viaSignoz = agentView(
-      await run(["--source", "signoz", "--out", "out-signoz"], {
-        SIGNOZ_URL: signoz.url,
-        SIGNOZ_API_KEY: "sz",
-      }),
-    );
-    const viaHoneycomb = agentView(
-      await run(["--source", "honeycomb", "--out", "out-honeycomb"], {
-        HONEYCOMB_API_URL: honeycomb.url,
-        HONEYCOMB_API_KEY: "hc",
-        HONEYCOMB_DATASET: "prod",
-      }),
-    );
+    const file = agentView(await run("file"));
+    const viaSignoz = agentView(await run("signoz"));
+    const viaHoneycomb = agentView(await run("honeycomb"));
     expect(file.groups.map((g) => g.behaviour?.signal).sort()).toEqual([
       "permission_denied",
       "runaway_session",

@@ -1,12 +1,9 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Report, ReportSchema } from "../../src/report/schema.ts";
-import { type FakeHoneycomb, startFakeHoneycomb } from "../fakes/honeycomb.ts";
-import { type FakeSignoz, startFakeSignoz } from "../fakes/signoz.ts";
-import { runCli } from "../helpers/cli.ts";
-import { costSpans, toJsonLines } from "../helpers/cost-spans.ts";
+import type { Report } from "../../src/report/schema.ts";
+import { costSpans } from "../helpers/cost-spans.ts";
+import { type ThreeSources, threeSources } from "../helpers/three-sources.ts";
 
 const HOUR = 3_600_000;
 // Honeycomb queries only the last 7 days: the data sits just before now.
@@ -44,41 +41,16 @@ function regressions(report: Report) {
 }
 
 describe("cost regressions through the file source, SigNoz and Honeycomb", () => {
-  let dir = "";
-  let signoz: FakeSignoz;
-  let honeycomb: FakeHoneycomb;
-  const window = ["--since", new Date(SINCE).toISOString(), "--until", new Date(UNTIL).toISOString()];
-
+  let sources: ThreeSources;
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), "tracefix-costs-"));
-    writeFileSync(join(dir, "spans.jsonl"), toJsonLines(spans));
-    writeFileSync(
-      join(dir, "triage.config.json"),
-      JSON.stringify({ telemetry: { timeoutMs: 3_000, retries: 1, maxRetryDelayMs: 20 } }),
-    );
-    signoz = await startFakeSignoz({ apiKey: "sz", spans });
-    honeycomb = await startFakeHoneycomb({ apiKey: "hc", dataset: "prod", spans });
+    sources = await threeSources(spans, { sinceMs: SINCE, untilMs: UNTIL });
   });
-  afterAll(async () => {
-    await Promise.all([signoz.close(), honeycomb.close()]);
-    rmSync(dir, { recursive: true, force: true });
-  });
-
-  const run = async (args: string[], env: Record<string, string> = {}) => {
-    const result = await runCli([...window, "--dry-run", "--json", ...args], { cwd: dir, env });
-    return { ...result, report: ReportSchema.parse(JSON.parse(result.stdout)) };
-  };
-  const signozEnv = () => ({ SIGNOZ_URL: signoz.url, SIGNOZ_API_KEY: "sz" });
-  const honeycombEnv = () => ({
-    HONEYCOMB_API_URL: honeycomb.url,
-    HONEYCOMB_API_KEY: "hc",
-    HONEYCOMB_DATASET: "prod",
-  });
+  afterAll(() => sources.close());
 
   it("names the regressed commit, not the volume commit, with the same figures from every source", async () => {
-    const file = await run(["--input", join(dir, "spans.jsonl"), "--out", "out-file"]);
-    const viaSignoz = await run(["--source", "signoz", "--out", "out-signoz"], signozEnv());
-    const viaHoneycomb = await run(["--source", "honeycomb", "--out", "out-honeycomb"], honeycombEnv());
+    const file = await sources.run("file", "out-file");
+    const viaSignoz = await sources.run("signoz", "out-signoz");
+    const viaHoneycomb = await sources.run("honeycomb", "out-honeycomb");
     const expected = regressions(file.report);
     expect(expected).toEqual([
       expect.objectContaining({ commitSha: AFTER, metric: "s3.bytes_scanned", baseline: VOLUME }),
@@ -92,19 +64,22 @@ describe("cost regressions through the file source, SigNoz and Honeycomb", () =>
       expect(report.costCheck?.comparisons).toBe(file.report.costCheck?.comparisons);
     }
     // Pushed down: a constant number of metric requests, whatever the number of spans.
-    const metricQueries = signoz.requests.filter((r) =>
+    const metricQueries = sources.signoz.requests.filter((r) =>
       r.body.includes("billing.record_count NOT EXISTS"),
     ).length;
     expect(metricQueries).toBe(3);
-    const md = readFileSync(join(dir, "out-signoz", "report.md"), "utf8");
+    const md = readFileSync(join(sources.dir, "out-signoz", "report.md"), "utf8");
     expect(md).toContain("## Cost regressions");
     expect(md).toContain("xychart-beta");
     expect(md).toMatch(/\| umbrella \| [\d.]+k \| [\d.]+k \| ×\d\.\d\d \|/);
   });
 
   it("reports a failed metric query as a blind spot, and exits 1", async () => {
-    signoz.inject({ kind: "status", status: 500 }, { match: (r) => r.body.includes("sum("), times: 20 });
-    const { code, report, stderr } = await run(["--source", "signoz", "--out", "out-fault"], signozEnv());
+    sources.signoz.inject(
+      { kind: "status", status: 500 },
+      { match: (r) => r.body.includes("billing.record_count NOT EXISTS"), times: 20 },
+    );
+    const { code, report, stderr } = await sources.run("signoz", "out-fault");
     expect(regressions(report)).toEqual([]);
     expect(report.costCheck?.failed.length).toBe(3);
     expect(report.warnings.map((w) => w.code)).toContain("cost_check_failed");

@@ -22,6 +22,8 @@ export type Behaviour = z.infer<typeof BehaviourSchema>;
 export const AgentUsageSchema = z.object({
   enabled: z.boolean(),
   sessions: z.number().int().nonnegative(),
+  /** Sessions whose spans carry no git.repo (an HTTPS remote, no remote): never linked by repository. */
+  sessionsWithoutRepo: z.number().int().nonnegative().default(0),
   toolCalls: z.number().int().nonnegative(),
   toolCallsByTool: z.array(
     z.object({ tool: z.string(), calls: z.number().int(), failures: z.number().int() }),

@@ -270,12 +270,13 @@ export function usageSummary(agg: AgentAggregates, windowSinceMs: number, enable
     cacheCreation: sum(TOKEN_SUMS[3]) + sum(TOKEN_SUMS[5]),
   };
   const allInput = tokens.input + tokens.cacheRead + tokens.cacheCreation;
-  const ids = new Set(
-    [...agg.toolsInWindow, ...agg.denials, ...inWindow].map((r) => r.keys[SESSION]).filter(Boolean),
-  );
+  const windowRows = [...agg.toolsInWindow, ...agg.denials, ...inWindow];
+  const ids = new Set(windowRows.map((r) => r.keys[SESSION]).filter(Boolean));
+  const withRepo = new Set(windowRows.filter((r) => r.keys[REPO]).map((r) => r.keys[SESSION]));
   return {
     enabled,
     sessions: ids.size,
+    sessionsWithoutRepo: [...ids].filter((id) => !withRepo.has(id)).length,
     toolCalls: calls,
     toolCallsByTool: [...byTool.entries()]
       .map(([tool, t]) => ({ tool, calls: t.calls, failures: t.failures }))

@@ -1,26 +1,23 @@
 import { randomUUID } from "node:crypto";
 import pLimit from "p-limit";
 import type { ActionResult, ActionSink } from "./actions/action.ts";
-import { DryRunSink } from "./actions/dry-run.ts";
-import { LiveSink } from "./actions/live-sink.ts";
 import type { Analyst } from "./analysis/analysis.ts";
-import { BudgetExhaustedError, emptyUsage, pricingFor, RunBudget } from "./analysis/budget.ts";
-import { OfflineAnalyst } from "./analysis/offline.ts";
-import { type Clients, createClients, guardedReader } from "./clients.ts";
+import { BudgetExhaustedError } from "./analysis/budget.ts";
+import { createClients } from "./clients.ts";
 import type { RunConfig } from "./config.ts";
 import { AgentBehaviourDetector } from "./detectors/agent-behaviour/detect.ts";
 import { linkSessions } from "./detectors/agent-behaviour/linkage.ts";
 import { CostRegressionDetector } from "./detectors/cost-regression/detect.ts";
-import { createEvidenceGatherer, type Evidence } from "./evidence/gather.ts";
+import type { Evidence } from "./evidence/gather.ts";
 import { Redactor, redactGroup } from "./evidence/redact.ts";
-import { githubWebHost } from "./evidence/repository.ts";
 import { GroupCollector } from "./grouping/collector.ts";
 import { earlierOccurrence, type RankedGroup, rankGroups } from "./grouping/rank.ts";
 import type { Progress } from "./progress.ts";
 import { blindSpots } from "./report/blind-spots.ts";
-import { type AnalystSummary, buildReport, type GroupOutcome, toReportGroup } from "./report/build.ts";
+import { buildReport, type GroupOutcome, toReportGroup } from "./report/build.ts";
 import { redactReportGroups } from "./report/redact-report.ts";
 import type { Report, ReportGroup } from "./report/schema.ts";
+import { createAnalyst, createEvidence, createSink } from "./stages.ts";
 import { createSources } from "./telemetry/factory.ts";
 import type { SourceStats, TelemetrySource } from "./telemetry/source.ts";
 
@@ -257,110 +254,6 @@ function failedActions(stage: string): ActionResult[] {
     { kind: "incident", status: "failed", reason: `${stage} failed` },
     { kind: "pull_request", status: "skipped", reason: `${stage} failed` },
   ];
-}
-
-async function createEvidence(
-  config: RunConfig,
-  redactor: Redactor,
-  clients: Clients,
-  groups: readonly RankedGroup[],
-) {
-  const { github } = clients;
-  const jira =
-    clients.jira && config.jira
-      ? guardedReader(
-          (await import("./evidence/jira.ts")).createJiraReader(
-            clients.jira,
-            config.jira.baseUrl,
-            config.jira.acceptanceField,
-            config.telemetry.retries,
-          ),
-          clients.circuits.jira,
-        )
-      : null;
-  return createEvidenceGatherer({
-    repoDir: config.repoDir,
-    github,
-    jira,
-    repositories: {
-      services: config.services,
-      defaultRepository: config.github?.repository ?? null,
-      githubHost: githubWebHost(config.github?.apiUrl ?? "https://api.github.com"),
-    },
-    redactor,
-    diffTokenBudget: config.diffTokenBudget,
-    plannedCommits: groups.map((g) => g.commitSha),
-  });
-}
-
-/** Claude when ANTHROPIC_API_KEY is set, else the offline analyst; one budget for the whole run. */
-async function createAnalyst(
-  config: RunConfig,
-): Promise<{ analyst: Analyst; summary: () => AnalystSummary }> {
-  if (!config.anthropic) {
-    return {
-      analyst: new OfflineAnalyst(),
-      summary: () => ({ name: "offline", model: null, calls: 0, promptVersions: [], usage: emptyUsage() }),
-    };
-  }
-  const { model } = config.anthropic;
-  const budget = new RunBudget(
-    { maxCostUsd: config.analysis.maxCostUsd, maxCalls: config.analysis.maxCalls },
-    config.analysis.pricing ?? pricingFor(model),
-  );
-  const { ClaudeAnalyst } = await import("./analysis/claude.ts");
-  const claude = new ClaudeAnalyst(
-    {
-      apiKey: config.anthropic.apiKey,
-      baseUrl: config.anthropic.baseUrl,
-      model,
-      maxOutputTokens: config.analysis.maxOutputTokens,
-      inputBudgetTokens: config.analysis.maxInputTokens,
-      diffTokenBudget: config.diffTokenBudget,
-      timeoutMs: config.analysis.timeoutMs,
-      retries: config.analysis.retries,
-      cacheWarmup: config.analysis.cacheWarmup,
-    },
-    budget,
-  );
-  return {
-    analyst: claude,
-    summary: () => ({
-      name: "claude",
-      model,
-      calls: budget.callCount,
-      promptVersions: claude.promptVersions,
-      usage: budget.usage,
-    }),
-  };
-}
-
-/** Live writes only when GitHub and Jira are both configured and --dry-run is off. */
-function createSink(config: RunConfig, redactor: Redactor, clients: Clients, runId: string): ActionSink {
-  if (config.dryRunReason || !clients.github || !clients.jira || !config.jira) {
-    return new DryRunSink(
-      config.outDir,
-      config.dryRunReason ?? "GitHub or Jira not configured",
-      redactor,
-      config.actions.gate,
-    );
-  }
-  return new LiveSink({
-    github: clients.github,
-    jira: clients.jira,
-    incident: {
-      project: config.jira.project,
-      issueType: config.actions.issueType,
-      baseUrl: config.jira.baseUrl,
-      runId,
-      confirmLooksMs: config.actions.confirmLooksMs,
-    },
-    confirmLooksMs: config.actions.confirmLooksMs,
-    gate: config.actions.gate,
-    labels: config.actions.labels,
-    redactor,
-    jiraCircuit: clients.circuits.jira,
-  });
 }
 
 /** The backends' own deep links when they gave any, else the configured template, else none. */

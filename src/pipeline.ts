@@ -53,8 +53,10 @@ export async function runTriage(
     info: (line: string) => progress.info(line),
     noteCommitSeen: (sha: string, ms: number) => collector.noteCommitSeen(sha, ms),
   };
-  const costs = await new CostRegressionDetector(config.regressions).detect(detectorInput);
-  const agents = await new AgentBehaviourDetector(config.agents).detect(detectorInput);
+  const [costs, agents] = await Promise.all([
+    new CostRegressionDetector(config.regressions).detect(detectorInput),
+    new AgentBehaviourDetector(config.agents).detect(detectorInput),
+  ]);
 
   const all = [...collector.groups(), ...costs.groups, ...agents.groups];
   const firstSeen = (sha: string) => collector.firstSeenOfCommit(sha);

@@ -1,3 +1,4 @@
+import pLimit from "p-limit";
 import { UsageError } from "../usage-error.ts";
 import {
   type BackendOptions,
@@ -58,6 +59,8 @@ export class HoneycombSource implements TelemetrySource {
   private readonly options: BackendOptions;
   private uiBase: string | null = null;
   private readonly firstPollMs: number;
+  // The detectors ask for all their aggregates at once; query runs are rate-limited per key.
+  private readonly aggregates = pLimit(SAMPLE_CONCURRENCY);
 
   /** `firstPollMs` exists for tests; Honeycomb's own client polls every 200 ms. */
   constructor(
@@ -172,18 +175,22 @@ export class HoneycombSource implements TelemetrySource {
   }
 
   async countBy(query: CountQuery): Promise<CountResult> {
-    return countOnHoneycomb(
-      (spec) => this.run(spec),
-      () => this.client.requests,
-      query,
+    return this.aggregates(() =>
+      countOnHoneycomb(
+        (spec) => this.run(spec),
+        () => this.client.requests,
+        query,
+      ),
     );
   }
 
   async measure(query: MetricQuery): Promise<MetricResult> {
-    return measureOnHoneycomb(
-      (spec) => this.run(spec),
-      () => this.client.requests,
-      query,
+    return this.aggregates(() =>
+      measureOnHoneycomb(
+        (spec) => this.run(spec),
+        () => this.client.requests,
+        query,
+      ),
     );
   }
 

@@ -87,20 +87,25 @@ export async function readAgentAggregates(
       },
     ],
   ];
-  for (const source of sources) {
-    for (const [field, query] of queries) {
-      try {
-        const result = await source.countBy(query);
-        out.requests += result.requests;
-        out.truncated ||= result.truncated;
-        out[field] = merge(out[field], result.rows);
-      } catch (error) {
-        out.failed.push({
-          source: source.name,
-          message: `${field}: ${error instanceof Error ? error.message : String(error)}`,
-        });
-      }
-    }
+  // All at once: a file source reads its file once for all four, a backend runs them in parallel.
+  const answers = await Promise.all(
+    sources.flatMap((source) =>
+      queries.map(async ([field, query]) => {
+        try {
+          return { field, result: await source.countBy(query) };
+        } catch (error) {
+          const message = error instanceof Error ? error.message : String(error);
+          out.failed.push({ source: source.name, message: `${field}: ${message}` });
+          return null;
+        }
+      }),
+    ),
+  );
+  for (const answer of answers) {
+    if (!answer) continue;
+    out.requests += answer.result.requests;
+    out.truncated ||= answer.result.truncated;
+    out[answer.field] = merge(out[answer.field], answer.result.rows);
   }
   return out;
 }

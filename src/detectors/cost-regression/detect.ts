@@ -37,22 +37,21 @@ export class CostRegressionDetector implements Detector<CostCheck> {
       requests: 0,
     };
     if (!s.enabled || sources.length === 0) return { groups: [], summary };
+    // Every metric's query at once: a file source then reads its file once for all of them.
+    const measured = await Promise.all(
+      s.metrics.map((metric) =>
+        this.measure(sources, metric.name, metric.per, window.sinceMs, window.untilMs, summary),
+      ),
+    );
     const all: Comparison[] = [];
-    for (const metric of s.metrics) {
-      const cells = await this.measure(
-        sources,
-        metric.name,
-        metric.per,
-        window.sinceMs,
-        window.untilMs,
-        summary,
-      );
+    s.metrics.forEach((metric, i) => {
+      const cells = measured[i] ?? [];
       for (const cell of cells) noteCommitSeen(cell.commitSha, cell.bucketMs);
       const outcome = compareCommits(cells, metric, s, window.sinceMs);
       for (const [reason, n] of Object.entries(outcome.skipped))
         summary.skipped[reason] = (summary.skipped[reason] ?? 0) + n;
       all.push(...outcome.comparisons);
-    }
+    });
     summary.comparisons = all.length;
     const groups = toGroups(all, s);
     summary.flagged = groups.length;

@@ -1,12 +1,13 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Analyst } from "../src/analysis/analysis.ts";
-import { parseUnifiedDiff } from "../src/evidence/diff.ts";
+import { type DiffFile, parseUnifiedDiff } from "../src/evidence/diff.ts";
 import type { Evidence } from "../src/evidence/gather.ts";
-import { scoreSuspects } from "../src/evidence/suspects.ts";
+import { pathsMatch, scoreSuspects } from "../src/evidence/suspects.ts";
 import { trimDiffForAnalysis } from "../src/evidence/trim-diff.ts";
-import { GroupCollector } from "../src/grouping/collector.ts";
+import { GroupCollector, type SpanSample } from "../src/grouping/collector.ts";
 import { rankGroups } from "../src/grouping/rank.ts";
+import { parseStackTrace } from "../src/grouping/stack-frames.ts";
 import { StatusCode, type TelemetrySpan } from "../src/telemetry/span.ts";
 
 export const EVAL_DIR = new URL("../fixtures/eval/", import.meta.url).pathname;
@@ -30,6 +31,8 @@ export interface Scenario {
   spans: ScenarioSpan[];
   diff: string;
   acceptanceCriteria: string;
+  /** The same error also fired this many times on the commit that ran before (it predates the deploy). */
+  predates?: number;
   expected: { suspect: string | null };
 }
 
@@ -39,6 +42,10 @@ export interface ScenarioResult {
   predicted: string | null;
   correct: boolean;
   confidence: number | null;
+  /** What the writeup claimed: a suspect, "no code cause", or "undetermined". */
+  verdict: "suspect" | "no_code_cause" | "undetermined";
+  /** The trivial baseline: the first in-app stack frame whose path ends a changed file's. */
+  baseline: string | null;
   error?: string;
 }
 
@@ -47,6 +54,13 @@ export interface EvalSummary {
   scenarios: number;
   suspectAccuracy: { correct: number; total: number };
   noCodeCauseAccuracy: { correct: number; total: number };
+  /** Of the "no code cause" verdicts, how many were right (no suspect expected). */
+  noCodeCausePrecision: { correct: number; total: number };
+  undetermined: number;
+  baseline: {
+    suspectAccuracy: { correct: number; total: number };
+    noCodeCausePrecision: { correct: number; total: number };
+  };
   results: ScenarioResult[];
 }
 
@@ -103,6 +117,8 @@ export async function runEval(analyst: Analyst, scenarios = loadScenarios()): Pr
         predicted: null,
         correct: false,
         confidence: null,
+        verdict: "undetermined",
+        baseline: null,
         error: "no group",
       });
       continue;
@@ -138,7 +154,9 @@ export async function runEval(analyst: Analyst, scenarios = loadScenarios()): Pr
         : null,
       problems: [],
       agentSessions: [],
+      predates: scenario.predates ? { commitSha: "d".repeat(40), count: scenario.predates } : null,
     };
+    const baseline = firstFrameOnChangedFile(group.samples, files);
     try {
       const analysis = await analyst.analyse(group, evidence);
       const predicted = analysis.suspect?.path ?? null;
@@ -148,6 +166,12 @@ export async function runEval(analyst: Analyst, scenarios = loadScenarios()): Pr
         predicted,
         correct: predicted === expected,
         confidence: analysis.confidence,
+        verdict: predicted
+          ? "suspect"
+          : /^Undetermined/.test(analysis.rootCause)
+            ? "undetermined"
+            : "no_code_cause",
+        baseline,
       });
     } catch (error) {
       results.push({
@@ -156,6 +180,8 @@ export async function runEval(analyst: Analyst, scenarios = loadScenarios()): Pr
         predicted: null,
         correct: false,
         confidence: null,
+        verdict: "undetermined",
+        baseline,
         error: error instanceof Error ? error.message : String(error),
       });
     }
@@ -167,6 +193,30 @@ export async function runEval(analyst: Analyst, scenarios = loadScenarios()): Pr
     scenarios: results.length,
     suspectAccuracy: { correct: withCause.filter((r) => r.correct).length, total: withCause.length },
     noCodeCauseAccuracy: { correct: innocent.filter((r) => r.correct).length, total: innocent.length },
+    noCodeCausePrecision: precision(results.filter((r) => r.verdict === "no_code_cause")),
+    undetermined: results.filter((r) => r.verdict === "undetermined").length,
+    baseline: {
+      suspectAccuracy: {
+        correct: withCause.filter((r) => r.baseline === r.expected).length,
+        total: withCause.length,
+      },
+      noCodeCausePrecision: precision(results.filter((r) => r.baseline === null)),
+    },
     results,
   };
+}
+
+function precision(claimed: readonly ScenarioResult[]): { correct: number; total: number } {
+  return { correct: claimed.filter((r) => r.expected === null).length, total: claimed.length };
+}
+
+/** The baseline the issue names: the first in-app frame whose path ends a changed file's path. */
+function firstFrameOnChangedFile(samples: readonly SpanSample[], files: readonly DiffFile[]): string | null {
+  for (const sample of samples) {
+    for (const frame of parseStackTrace(sample.stacktrace).filter((f) => f.inApp)) {
+      const file = files.find((f) => f.status !== "deleted" && pathsMatch(frame.file, f.path));
+      if (file) return file.path;
+    }
+  }
+  return null;
 }

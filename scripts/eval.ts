@@ -38,11 +38,13 @@ if (process.argv.includes("--json")) {
     `${a.correct}/${a.total} (${a.total ? Math.round((100 * a.correct) / a.total) : 0}%)`;
   const rows = summary.results.map(
     (r) =>
-      `  ${r.correct ? "✓" : "✗"} ${r.name.padEnd(34)} expected ${String(r.expected ?? "no code cause").padEnd(48)} got ${r.predicted ?? "no code cause"}${r.error ? ` (${r.error})` : ""}`,
+      `  ${r.correct ? "✓" : "✗"} ${r.name.padEnd(34)} expected ${String(r.expected ?? "no code cause").padEnd(48)} got ${r.predicted ?? r.verdict.replace(/_/g, " ")}${r.error ? ` (${r.error})` : ""}`,
   );
   process.stdout.write(
     `eval: ${summary.analyst} analyst over ${summary.scenarios} scenarios\n${rows.join("\n")}\n` +
-      `top-1 suspect accuracy: ${pct(summary.suspectAccuracy)}\n"no code cause" accuracy: ${pct(summary.noCodeCauseAccuracy)}\n`,
+      `top-1 suspect accuracy: ${pct(summary.suspectAccuracy)} (baseline "first frame on a changed file": ${pct(summary.baseline.suspectAccuracy)})\n` +
+      `no suspect where none was expected: ${pct(summary.noCodeCauseAccuracy)}\n` +
+      `"no code cause" precision: ${pct(summary.noCodeCausePrecision)} (baseline: ${pct(summary.baseline.noCodeCausePrecision)}); "undetermined": ${summary.undetermined}\n`,
   );
 }
 process.exitCode = summary.results.some((r) => r.error) ? 1 : 0;

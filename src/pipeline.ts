@@ -71,6 +71,7 @@ export async function runTriage(
   // The commit's evidence, then the agent sessions that wrote it (checked against the commit).
   const gather = async (group: RankedGroup): Promise<Evidence> => {
     const evidence = await gatherEvidence(group);
+    evidence.predates = earlierOccurrence(group, all, firstSeen);
     const { links, notes } = linkSessions({
       commit: evidence.commit
         ? { authoredAt: evidence.commit.authoredAt, files: evidence.files.map((f) => f.path) }
@@ -103,7 +104,6 @@ export async function runTriage(
           sink,
           config,
         });
-        result.alsoOnEarlierCommit = earlierOccurrence(group, all, firstSeen);
         done += 1;
         progress.group(
           done,

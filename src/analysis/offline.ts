@@ -111,24 +111,39 @@ function analyseException(group: RankedGroup, evidence: Evidence): Analysis {
   const top = evidence.suspects[0];
   const fileCount = evidence.files.length;
   if (!top || top.score < STRONG_SUSPECT) {
-    return {
+    // "No code cause" is a claim: made only with evidence for it. Otherwise, undetermined.
+    const positive = noCodeCauseEvidence(group, evidence);
+    const closest = top
+      ? `the closest candidate is ${locate(top)}, where ${top.reason.replace(/^stack frame #\d+ /, "a stack frame ")}`
+      : `the in-app frames (${frames || "none"}) touch none of the ${fileCount} file(s) ${short} changed`;
+    const common = {
       ...base(),
-      summary: `${group.title} — ${group.count} occurrence(s) on ${short}; no code cause found in this commit.`,
-      rootCause:
-        `No code cause found in this commit: the failing stack frames (${frames || "none in app code"}) ` +
-        `${top ? "only touch a changed file away from the changed lines" : "do not touch any of the"} ` +
-        `${top ? `(${top.path})` : `${fileCount} file(s) changed by ${short} ("${commit.subject}")`}. ` +
-        "The error likely predates this deploy or comes from data, configuration or a dependency.",
-      confidence: top ? 0.35 : 0.3,
-      category: "unknown",
       evidence: [
         `${group.count} error span(s) between ${iso(group.firstSeenMs)} and ${iso(group.lastSeenMs)}`,
         `commit ${short} changed ${fileCount} file(s): ${evidence.files.map((f) => f.path).join(", ") || "none"}`,
         ...(top ? [`weak suspect: ${top.reason}`] : []),
+        ...(positive ? [positive.evidence] : []),
       ],
+    };
+    if (positive) {
+      return {
+        ...common,
+        summary: `${group.title} — ${group.count} occurrence(s) on ${short}; no code cause found in this commit.`,
+        rootCause: `No code cause found in this commit: ${positive.why} No changed line of ${short} ("${commit.subject}") is on the failing stack; ${closest}.`,
+        confidence: 0.5,
+        category: positive.category,
+        investigationSteps: positive.steps,
+      };
+    }
+    return {
+      ...common,
+      summary: `${group.title} — ${group.count} occurrence(s) on ${short}; cause undetermined.`,
+      rootCause: `Undetermined: no changed line of ${short} ("${commit.subject}") is on the failing stack, and nothing shows the error predates it; ${closest}. The cause may be in an earlier commit of the deploy, in data or in configuration.`,
+      confidence: 0.25,
+      category: "unknown",
       investigationSteps: [
         "Check whether the same error occurred on the previous commit (it usually does when the diff is innocent).",
-        "Look at the inputs in the sample spans' attributes for the failing case.",
+        "Look at the commits deployed together with this one, and at the inputs in the sample spans' attributes.",
       ],
     };
   }
@@ -151,6 +166,43 @@ function analyseException(group: RankedGroup, evidence: Evidence): Analysis {
       "Reproduce with the input from a sample span's attributes.",
     ],
   };
+}
+
+// Errors whose shape says "environment": connection failures, timeouts, DNS, disk, memory, a
+// provider refusing the load. Code can cause them too, so they only count with no changed line
+// on the stack.
+const INFRASTRUCTURE =
+  /ECONNREFUSED|ECONNRESET|EPIPE|connection (refused|reset|closed)|ETIMEDOUT|ESOCKETTIMEDOUT|time(d)? ?out|timeout|ENOTFOUND|EAI_AGAIN|getaddrinfo|name resolution|\bDNS\b|ENOSPC|no space left|disk (is )?full|OutOfMemory|out of memory|\bOOM\b|heap limit|ENOMEM|rate.?limit|too many requests|\b(429|502|503|504)\b|service unavailable|bad gateway|throttl/i;
+
+/** The positive evidence that the code of this commit did not cause the group, if any. */
+function noCodeCauseEvidence(
+  group: RankedGroup,
+  evidence: Evidence,
+): { why: string; evidence: string; category: Analysis["category"]; steps: string[] } | null {
+  if (evidence.predates) {
+    const earlier = evidence.predates.commitSha.slice(0, 12);
+    return {
+      why: `the same error fired ${evidence.predates.count}× on ${earlier}, which ran before this commit, so it predates this deploy.`,
+      evidence: `the same error fired ${evidence.predates.count}× on the earlier commit ${earlier}`,
+      category: "unknown",
+      steps: [`Look at when the error first appeared on ${earlier} and what changed then.`],
+    };
+  }
+  const sample = group.samples[0];
+  const text = `${group.grouping.exceptionType ?? ""} ${sample?.message ?? group.grouping.message}`;
+  const shape = INFRASTRUCTURE.exec(text)?.[0];
+  if (shape) {
+    return {
+      why: `the error is infrastructure-shaped ("${shape}": a connection, timeout, DNS, disk, memory or rate-limit failure).`,
+      evidence: `infrastructure-shaped error: "${shape}"`,
+      category: "infrastructure",
+      steps: [
+        "Check the health of the dependency the error names for the same window.",
+        "Compare with the previous days' rate of the same error.",
+      ],
+    };
+  }
+  return null;
 }
 
 function base(): Omit<Analysis, "summary" | "rootCause" | "confidence" | "evidence" | "investigationSteps"> {

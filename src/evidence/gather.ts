@@ -34,6 +34,8 @@ export interface Evidence {
   problems: string[];
   /** The coding-agent sessions that wrote the commit, each with how it was linked and checked. */
   agentSessions: AgentSessionLink[];
+  /** The same error on a commit that ran before this one: it predates this deploy. */
+  predates: { commitSha: string; count: number } | null;
 }
 
 export interface EvidenceOptions {
@@ -188,6 +190,7 @@ export function emptyEvidence(): Evidence {
     workItem: null,
     problems: [],
     agentSessions: [],
+    predates: null,
   };
 }
 

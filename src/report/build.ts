@@ -80,6 +80,7 @@ export function toReportGroup({
     evidenceProblems: evidence?.problems ?? [],
     suspects: evidence?.suspects ?? [],
     agentSessions: evidence?.agentSessions ?? [],
+    alsoOnEarlierCommit: evidence?.predates ?? null,
     analysis,
     actions,
     ...(error ? { error } : {}),

@@ -28,11 +28,15 @@ const COMMIT = {
   subject: "Support discount codes",
 };
 
-function evidenceFor(stack: string): {
+function evidenceFor(
+  stack: string,
+  type = "TypeError",
+  message = "boom",
+): {
   group: ReturnType<typeof rankedGroupsOf>[number];
   evidence: Evidence;
 } {
-  const [group] = rankedGroupsOf([exceptionSpan("TypeError", "boom", stack)]);
+  const [group] = rankedGroupsOf([exceptionSpan(type, message, stack)]);
   if (!group) throw new Error("no group");
   return {
     group,
@@ -61,15 +65,52 @@ describe("OfflineAnalyst", () => {
     expect(analysis.rootCause).toContain("Support discount codes");
   });
 
-  it('says "no code cause found in this commit" when the stack does not touch the diff', async () => {
+  it('says "undetermined", not "no code cause", when the stack misses the diff and nothing else is known', async () => {
     const { group, evidence } = evidenceFor(
       "InvoiceNotFoundError: x\n    at findInvoice (/srv/billing/src/store.js:11:11)",
     );
     const analysis = await analyst.analyse(group, evidence);
-    expect(analysis.rootCause).toMatch(/^No code cause found in this commit/);
+    expect(analysis.rootCause).toMatch(/^Undetermined: no changed line of \w+ .* is on the failing stack/);
+    expect(analysis.rootCause).toMatch(/touch none of the 1 file\(s\)/);
     expect(analysis.suspect).toBeNull();
     expect(analysis.category).toBe("unknown");
     expect(analysis.confidence).toBeLessThan(0.5);
+  });
+
+  it('says "no code cause" when the same error fired on the commit before: it predates the deploy', async () => {
+    const { group, evidence } = evidenceFor(
+      "InvoiceNotFoundError: x\n    at findInvoice (/srv/billing/src/store.js:11:11)",
+    );
+    const analysis = await analyst.analyse(group, {
+      ...evidence,
+      predates: { commitSha: "d".repeat(40), count: 3 },
+    });
+    expect(analysis.rootCause).toMatch(
+      /^No code cause found in this commit: the same error fired 3× on d{12}, which ran before this commit/,
+    );
+    expect(analysis.evidence).toContain(`the same error fired 3× on the earlier commit ${"d".repeat(12)}`);
+  });
+
+  it('says "no code cause" for an infrastructure-shaped error off the diff, and names the shape', async () => {
+    const { group, evidence } = evidenceFor(
+      "Error: connect ECONNREFUSED 10.0.3.7:5432\n    at TCPConnectWrap.afterConnect [as oncomplete] (node:net:1607:16)",
+      "Error",
+      "connect ECONNREFUSED 10.0.3.7:5432",
+    );
+    const analysis = await analyst.analyse(group, evidence);
+    expect(analysis).toMatchObject({ category: "infrastructure", suspect: null });
+    expect(analysis.rootCause).toMatch(
+      /^No code cause found in this commit: the error is infrastructure-shaped \("ECONNREFUSED"/,
+    );
+  });
+
+  it("names a weak suspect as the closest candidate with its real reason, never as the cause", async () => {
+    const { group, evidence } = evidenceFor("TypeError: x\n    at other (/srv/billing/src/pricing.js:40:3)");
+    const analysis = await analyst.analyse(group, evidence);
+    expect(analysis.suspect).toBeNull();
+    expect(analysis.rootCause).toMatch(
+      /closest candidate is src\/pricing\.js:40, where a stack frame .*away from the changed lines/,
+    );
   });
 
   it("is honest about having no diff to compare", async () => {

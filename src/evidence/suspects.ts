@@ -26,6 +26,8 @@ export function suspectFor(
 const NEAR_HUNK_LINES = 10;
 // Deeper frames are callers; a changed caller matters, a changed innermost frame matters more.
 const DEPTH_DECAY = 0.85;
+// Frames of the exceptions that wrapped the root cause count a little less than its own.
+const CAUSE_DECAY = 0.9;
 const MAX_SUSPECTS = 10;
 
 /**
@@ -57,21 +59,32 @@ export function scoreSuspects(
 
   samples.forEach((sample, sampleIndex) => {
     const frames = parseStackTrace(sample.stacktrace).filter((f) => f.inApp);
-    frames.forEach((frame, depth) => {
+    const chained = frames.some((f) => f.causeDepth > 0);
+    // Depth counts within each exception of a chain: the root cause's own frames are not pushed
+    // down by the wrappers printed above them (a `throw` on an added line at depth 31 was 0.01).
+    const depthIn = new Map<number, number>();
+    for (const frame of frames) {
+      const depth = depthIn.get(frame.causeDepth) ?? 0;
+      depthIn.set(frame.causeDepth, depth + 1);
       const file = changed.find((f) => pathsMatch(frame.file, f.path));
-      if (!file) return;
+      if (!file) continue;
       const { score, why } = lineProximity(frame, file.hunks);
+      const of = !chained
+        ? ""
+        : frame.causeDepth === 0
+          ? " of the root cause"
+          : ` of a wrapping exception (${frame.causeDepth} from the root cause)`;
       consider(
         {
           commitSha,
           path: file.path,
           ...(frame.line !== null ? { line: frame.line } : {}),
-          score: score * DEPTH_DECAY ** depth,
-          reason: `stack frame #${depth + 1} (${frame.function || "<anonymous>"} at ${file.path}${frame.line !== null ? `:${frame.line}` : ""}) ${why}`,
+          score: score * DEPTH_DECAY ** depth * CAUSE_DECAY ** frame.causeDepth,
+          reason: `stack frame #${depth + 1}${of} (${frame.function || "<anonymous>"} at ${file.path}${frame.line !== null ? `:${frame.line}` : ""}) ${why}`,
         },
         sampleIndex,
       );
-    });
+    }
     for (const hint of changedLinesNamedBy(sample, changed)) consider({ commitSha, ...hint }, sampleIndex);
     const codePath = codeLocationOf(sample);
     const file = codePath && changed.find((f) => pathsMatch(codePath.file, f.path));
@@ -151,7 +164,9 @@ function changedLinesNamedBy(
 ): Array<Omit<Suspect, "commitSha">> {
   const fn = sample.attributes["code.function"] ?? sample.attributes["code.function.name"];
   const functionName = typeof fn === "string" ? (fn.split(/[.:#]/).pop() ?? "") : "";
-  const quoted = [...sample.message.matchAll(/['"`]([A-Za-z_$][\w$]{2,40})['"`]/g)].map((m) => m[1] ?? "");
+  const quoted = [...sample.message.matchAll(/['"`]([A-Za-z_$][\w$]{2,40})['"`]/g)]
+    .map((m) => m[1] ?? "")
+    .filter((word) => !COMMON_WORDS.has(word.toLowerCase()));
   const hints: Array<Omit<Suspect, "commitSha">> = [];
   for (const file of files) {
     for (const { line, text } of addedLinesOf(file)) {
@@ -176,6 +191,43 @@ function changedLinesNamedBy(
   }
   return hints;
 }
+
+// Words an error message quotes that name nothing in particular: on a changed line they are noise.
+const COMMON_WORDS = new Set([
+  "null",
+  "undefined",
+  "none",
+  "nil",
+  "true",
+  "false",
+  "name",
+  "value",
+  "values",
+  "id",
+  "key",
+  "keys",
+  "type",
+  "data",
+  "item",
+  "items",
+  "object",
+  "string",
+  "number",
+  "length",
+  "result",
+  "error",
+  "message",
+  "self",
+  "this",
+  "len",
+  "list",
+  "dict",
+  "map",
+  "get",
+  "set",
+  "index",
+  "default",
+]);
 
 function addedLinesOf(file: DiffFile): Array<{ line: number; text: string }> {
   return file.hunks.flatMap((hunk) => {

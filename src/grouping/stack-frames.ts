@@ -5,6 +5,12 @@ export interface StackFrame {
   line: number | null;
   column: number | null;
   inApp: boolean;
+  /**
+   * How far the frame's exception is from the root cause: 0 for the root cause (the last
+   * `Caused by:` in Java, the first traceback of a Python chain, the only exception otherwise),
+   * 1 for the exception that wrapped it, and so on. Suspects weigh root-cause frames most.
+   */
+  causeDepth: number;
 }
 
 // Library and runtime code: never the first in-app frame, never a suspect.
@@ -26,6 +32,13 @@ const V8_BARE = /^\s*at (?:async )?([^\s()]+?)(?::(\d+))?(?::(\d+))?\s*$/;
 const PYTHON = /^\s*File "(.+)", line (\d+), in (.+)$/;
 const JAVA = /^\s*at ([\w$.<>]+)\.([\w$<>]+)\(([^:()]+)(?::(\d+))?\)\s*$/;
 const GO_FILE = /^\s+(\/?[^\s]+\.go):(\d+)(?: \+0x[0-9a-f]+)?$/;
+// Where a chained exception starts: Java/Kotlin causes, suppressed exceptions, Python's chains.
+const JAVA_CAUSE = /^\s*Caused by: /;
+const JAVA_SUPPRESSED = /^\s*Suppressed: /;
+const PYTHON_CHAIN =
+  /^(During handling of the above exception, another exception occurred|The above exception was the direct cause of the following exception):\s*$/;
+// Suppressed exceptions are side stories: their frames weigh like a distant cause.
+const SUPPRESSED_DEPTH = 3;
 
 /** Parses JavaScript (V8), Python, Java and Go stack traces; frames come innermost first. */
 export function parseStackTrace(stacktrace: string): StackFrame[] {
@@ -36,41 +49,67 @@ export function parseStackTrace(stacktrace: string): StackFrame[] {
     .map((line) => (line.length > 1_000 ? "" : line));
   const frames: StackFrame[] = [];
   let python = false;
+  // Which exception of the chain the next frames belong to, in printed order.
+  let section = 0;
+  const sectionOf: number[] = [];
+  const suppressed = new Set<number>();
+  let javaCauses = false;
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i] ?? "";
-    let m = V8_WITH_FUNCTION.exec(line);
-    if (m) {
-      frames.push(frame(m[1] ?? "", m[2] ?? "", m[3], m[4]));
+    if (JAVA_CAUSE.test(line) || PYTHON_CHAIN.test(line.trim())) {
+      javaCauses ||= JAVA_CAUSE.test(line);
+      section += 1;
       continue;
     }
-    m = JAVA.exec(line);
-    if (m) {
-      const fn = `${m[1]}.${m[2]}`;
-      frames.push({
-        ...frame(fn, javaSourcePath(m[1] ?? "", m[3] ?? ""), m[4], undefined),
-        inApp: !NOT_IN_APP_JAVA.test(fn),
-      });
+    if (JAVA_SUPPRESSED.test(line)) {
+      section += 1;
+      suppressed.add(section);
       continue;
     }
-    m = V8_BARE.exec(line);
-    if (m) {
-      frames.push(frame("<anonymous>", m[1] ?? "", m[2], m[3]));
-      continue;
-    }
-    m = PYTHON.exec(line);
-    if (m) {
-      python = true;
-      frames.push(frame(m[3] ?? "", m[1] ?? "", m[2], undefined));
-      continue;
-    }
-    m = GO_FILE.exec(line);
-    if (m) {
-      const fnLine = (lines[i - 1] ?? "").trim().replace(/\(.*\)$/, "");
-      frames.push(frame(fnLine, m[1] ?? "", m[2], undefined));
-    }
+    const parsed = parseLine(lines, i);
+    if (!parsed) continue;
+    python ||= parsed.python;
+    frames.push(parsed.frame);
+    sectionOf.push(section);
   }
+  // Java prints the root cause last; Python's chain prints it first.
+  const causes = [...new Set(sectionOf)].filter((s) => !suppressed.has(s)).sort((x, y) => x - y);
+  const rank = (s: number) => causes.indexOf(s);
+  const root = javaCauses ? causes.length - 1 : 0;
+  frames.forEach((f, n) => {
+    const s = sectionOf[n] ?? 0;
+    f.causeDepth = suppressed.has(s) ? SUPPRESSED_DEPTH : Math.abs(root - rank(s));
+  });
   // Python prints the innermost frame last.
   return python ? frames.reverse() : frames;
+}
+
+/** One frame line of any supported runtime, or null for a line that is not a frame. */
+function parseLine(lines: readonly string[], i: number): { frame: StackFrame; python: boolean } | null {
+  const line = lines[i] ?? "";
+  let m = V8_WITH_FUNCTION.exec(line);
+  if (m) return { frame: frame(m[1] ?? "", m[2] ?? "", m[3], m[4]), python: false };
+  m = JAVA.exec(line);
+  if (m) {
+    const fn = `${m[1]}.${m[2]}`;
+    return {
+      frame: {
+        ...frame(fn, javaSourcePath(m[1] ?? "", m[3] ?? ""), m[4], undefined),
+        inApp: !NOT_IN_APP_JAVA.test(fn),
+      },
+      python: false,
+    };
+  }
+  m = V8_BARE.exec(line);
+  if (m) return { frame: frame("<anonymous>", m[1] ?? "", m[2], m[3]), python: false };
+  m = PYTHON.exec(line);
+  if (m) return { frame: frame(m[3] ?? "", m[1] ?? "", m[2], undefined), python: true };
+  m = GO_FILE.exec(line);
+  if (m) {
+    const fnLine = (lines[i - 1] ?? "").trim().replace(/\(.*\)$/, "");
+    return { frame: frame(fnLine, m[1] ?? "", m[2], undefined), python: false };
+  }
+  return null;
 }
 
 function frame(
@@ -86,6 +125,7 @@ function frame(
     line: line ? Number(line) : null,
     column: column ? Number(column) : null,
     inApp: file !== "" && !NOT_IN_APP.some((re) => re.test(file)),
+    causeDepth: 0,
   };
 }
 

@@ -137,6 +137,68 @@ describe("scoreSuspects", () => {
     expect(rest.some((s) => s.path === "src/render.js")).toBe(false);
   });
 
+  it("weighs the root cause's own frames by their depth in that cause, not below every wrapper", () => {
+    const javaDiff = parseUnifiedDiff(
+      [
+        "diff --git a/src/main/java/com/acme/pricing/Rates.java b/src/main/java/com/acme/pricing/Rates.java",
+        "--- a/src/main/java/com/acme/pricing/Rates.java",
+        "+++ b/src/main/java/com/acme/pricing/Rates.java",
+        "@@ -21,3 +21,4 @@",
+        "     Rate lookup(String currency) {",
+        '+        if (!rates.containsKey(currency)) throw new IllegalStateException("no rate for " + currency);',
+        "         return rates.get(currency);",
+        "     }",
+        "",
+      ].join("\n"),
+    );
+    const wrappers = Array.from(
+      { length: 30 },
+      (_, i) => `\tat com.acme.web.Filter${i}.doFilter(Filter${i}.java:${10 + i})`,
+    );
+    const stack = [
+      "javax.servlet.ServletException: Request processing failed",
+      ...wrappers,
+      "Caused by: java.lang.IllegalStateException: no rate for EUR",
+      "\tat com.acme.pricing.Rates.lookup(Rates.java:22)",
+      "\t... 31 more",
+    ].join("\n");
+    const [top] = scoreSuspects("abc", javaDiff, [sample(stack)]);
+    expect(top).toMatchObject({ path: "src/main/java/com/acme/pricing/Rates.java", line: 22, score: 1 });
+    expect(top?.reason).toMatch(/stack frame #1 of the root cause .* is on a line this commit changed/);
+  });
+
+  it("does not take a word every message quotes ('null', 'name') for a changed identifier", () => {
+    const quoted: SpanSample = { ...sample(""), message: "Cannot read properties of null (reading 'name')" };
+    const named = parseUnifiedDiff(
+      [
+        "diff --git a/src/user.js b/src/user.js",
+        "--- a/src/user.js",
+        "+++ b/src/user.js",
+        "@@ -1,1 +1,1 @@",
+        "-const a = 1;",
+        "+const name = user.name;",
+        "",
+      ].join("\n"),
+    );
+    expect(scoreSuspects("abc", named, [quoted])).toEqual([]);
+    const specific: SpanSample = {
+      ...quoted,
+      message: "Cannot read properties of undefined (reading 'discountCode')",
+    };
+    const withIdentifier = parseUnifiedDiff(
+      [
+        "diff --git a/src/user.js b/src/user.js",
+        "--- a/src/user.js",
+        "+++ b/src/user.js",
+        "@@ -1,1 +1,1 @@",
+        "-const a = 1;",
+        "+const code = user.discountCode;",
+        "",
+      ].join("\n"),
+    );
+    expect(scoreSuspects("abc", withIdentifier, [specific])[0]?.reason).toMatch(/names "discountCode"/);
+  });
+
   it("finds nothing when the stack does not touch the diff", () => {
     const stack = "InvoiceNotFoundError: x\n    at findInvoice (/srv/billing/src/store.js:11:11)";
     expect(scoreSuspects("abc", diff, [sample(stack)])).toEqual([]);

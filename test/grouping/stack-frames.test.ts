@@ -69,3 +69,57 @@ describe("parseStackTrace", () => {
     expect(parseStackTrace("just a message")).toEqual([]);
   });
 });
+
+describe("chained exceptions", () => {
+  it("marks Java's last `Caused by:` as the root cause and suppressed exceptions as distant", () => {
+    const frames = parseStackTrace(
+      [
+        "org.springframework.web.util.NestedServletException: Request processing failed",
+        "\tat com.acme.web.OrderController.create(OrderController.java:41)",
+        "\t... 12 more",
+        "Caused by: com.acme.orders.OrderException: could not price order 17",
+        "\tat com.acme.orders.OrderService.price(OrderService.java:88)",
+        "\tSuppressed: java.io.IOException: close failed",
+        "\t\tat com.acme.io.Stream.close(Stream.java:9)",
+        "Caused by: java.lang.IllegalStateException: no rate for EUR",
+        "\tat com.acme.pricing.Rates.lookup(Rates.java:23)",
+        "\t... 30 more",
+      ].join("\n"),
+    );
+    expect(frames.map((f) => [f.function.split(".").pop(), f.causeDepth])).toEqual([
+      ["create", 2],
+      ["price", 1],
+      ["close", 3],
+      ["lookup", 0],
+    ]);
+  });
+
+  it("marks the first traceback of a Python chain as the root cause, innermost frames first", () => {
+    const frames = parseStackTrace(
+      [
+        "Traceback (most recent call last):",
+        '  File "/srv/app/app/clients/crm.py", line 38, in fetch',
+        "    resp = self.session.get(url, timeout=5)",
+        "requests.exceptions.ReadTimeout: read timed out",
+        "",
+        "During handling of the above exception, another exception occurred:",
+        "",
+        "Traceback (most recent call last):",
+        '  File "/srv/app/app/tasks/sync.py", line 88, in run',
+        "    payload = client.fetch(account_id)",
+        '  File "/srv/app/app/clients/crm.py", line 44, in fetch',
+        '    return cached[account_id]["data"]',
+        "KeyError: 'data'",
+      ].join("\n"),
+    );
+    expect(frames.map((f) => [f.line, f.causeDepth])).toEqual([
+      [44, 1],
+      [88, 1],
+      [38, 0],
+    ]);
+  });
+
+  it("leaves a single exception's frames at the root cause", () => {
+    expect(parseStackTrace(PRICING_STACK).every((f) => f.causeDepth === 0)).toBe(true);
+  });
+});

@@ -213,7 +213,7 @@ function precision(claimed: readonly ScenarioResult[]): { correct: number; total
 /** The baseline the issue names: the first in-app frame whose path ends a changed file's path. */
 function firstFrameOnChangedFile(samples: readonly SpanSample[], files: readonly DiffFile[]): string | null {
   for (const sample of samples) {
-    for (const frame of parseStackTrace(sample.stacktrace).filter((f) => f.inApp)) {
+    for (const frame of parseStackTrace(sample.stacktrace, { allFormats: true }).filter((f) => f.inApp)) {
       const file = files.find((f) => f.status !== "deleted" && pathsMatch(frame.file, f.path));
       if (file) return file.path;
     }

@@ -95,7 +95,7 @@ export function reproductionOf(group: ActionInput["group"]): { attributes: strin
     .filter(([key]) => !key.startsWith("exception."))
     .slice(0, MAX_REPRO_ATTRIBUTES)
     .map(([key, value]) => `${key} = ${typeof value === "string" ? value : JSON.stringify(value)}`);
-  const frames = parseStackTrace(sample.stacktrace)
+  const frames = parseStackTrace(sample.stacktrace, { allFormats: true })
     .filter((f) => f.inApp)
     .slice(0, MAX_REPRO_FRAMES);
   const headline = sample.stacktrace.split("\n")[0]?.trim() ?? "";

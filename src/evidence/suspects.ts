@@ -58,7 +58,7 @@ export function scoreSuspects(
   };
 
   samples.forEach((sample, sampleIndex) => {
-    const frames = parseStackTrace(sample.stacktrace).filter((f) => f.inApp);
+    const frames = parseStackTrace(sample.stacktrace, { allFormats: true }).filter((f) => f.inApp);
     const chained = frames.some((f) => f.causeDepth > 0);
     // Depth counts within each exception of a chain: the root cause's own frames are not pushed
     // down by the wrappers printed above them (a `throw` on an added line at depth 31 was 0.01).
@@ -149,6 +149,8 @@ export function pathsMatch(stackPath: string, diffPath: string): boolean {
   const stack = stackPath.replace(/^\.\//, "");
   return (
     stack === diffPath ||
+    // A JVM class in the default package names only its file (Foo.java): match it by file name.
+    (/^[\w$]+\.(java|kt|scala)$/.test(stack) && diffPath.endsWith(`/${stack}`)) ||
     stack.endsWith(`/${diffPath}`) ||
     (stack.includes("/") && diffPath.endsWith(`/${stack}`))
   );

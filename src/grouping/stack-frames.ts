@@ -26,12 +26,32 @@ const NOT_IN_APP = [
   /^\/usr\/local\/go\/src\//,
 ];
 const NOT_IN_APP_JAVA = /^(java|javax|jdk|sun|kotlin|scala|org\.springframework|io\.netty)\./;
+// Test and build harnesses that print like application code; evidence only (see ParseOptions).
+const NOT_IN_APP_JAVA_MORE =
+  /^(org\.junit|junit|org\.testng|org\.apache\.tools\.ant|org\.apache\.maven|org\.gradle|org\.assertj|org\.hamcrest|org\.mockito|com\.sun|jakarta|org\.apache\.catalina|org\.apache\.tomcat|reactor\.core|kotlinx)\./;
 
 const V8_WITH_FUNCTION = /^\s*at (?:async )?(.+?) \((.+?)(?::(\d+))?(?::(\d+))?\)\s*$/;
 const V8_BARE = /^\s*at (?:async )?([^\s()]+?)(?::(\d+))?(?::(\d+))?\s*$/;
 const PYTHON = /^\s*File "(.+)", line (\d+), in (.+)$/;
 const JAVA = /^\s*at ([\w$.<>]+)\.([\w$<>]+)\(([^:()]+)(?::(\d+))?\)\s*$/;
 const GO_FILE = /^\s+(\/?[^\s]+\.go):(\d+)(?: \+0x[0-9a-f]+)?$/;
+// Java 9+ prefixes a frame with its class loader and/or module: `app//`, `java.base/`,
+// `com.acme@1.2.0/`. Kotlin and Scala frames print like Java's.
+const JAVA_MODULE =
+  /^\s*at (?:[\w.$-]*(?:@[\w.+-]+)?\/\/?)([\w$.<>]+)\.([\w$<>]+)\(([^:()]+)(?::(\d+))?\)\s*$/;
+// .NET: `   at Acme.Orders.OrderService.Price(Order order) in /src/Acme.Orders/OrderService.cs:line 42`
+const DOTNET = /^\s*at (.+?)\(.*?\)(?: in (.+?):line (\d+))?\s*$/;
+// Ruby: `/srv/app/app/models/order.rb:42:in 'price'` (Ruby 3.4 quotes) or `in `price'`.
+const RUBY = /^\s*(?:from )?([^\s:]+\.rb):(\d+):in [`'](?:[\w:]+[#.])?([^']+)'/;
+
+/**
+ * Grouping reads the formats fingerprint v1 was built on; evidence reads every format tracefix
+ * knows (Java 9+ module frames, .NET, Ruby, test harnesses as library code). Parsing more for
+ * grouping would silently move groups between fingerprints, so it waits for a version bump.
+ */
+export interface ParseOptions {
+  allFormats?: boolean;
+}
 // Where a chained exception starts: Java/Kotlin causes, suppressed exceptions, Python's chains.
 const JAVA_CAUSE = /^\s*Caused by: /;
 const JAVA_SUPPRESSED = /^\s*Suppressed: /;
@@ -41,7 +61,7 @@ const PYTHON_CHAIN =
 const SUPPRESSED_DEPTH = 3;
 
 /** Parses JavaScript (V8), Python, Java and Go stack traces; frames come innermost first. */
-export function parseStackTrace(stacktrace: string): StackFrame[] {
+export function parseStackTrace(stacktrace: string, options: ParseOptions = {}): StackFrame[] {
   // Real frames are short; a frame line longer than this is data, not a frame, and never reaches a regex.
   const lines = stacktrace
     .slice(0, 200_000)
@@ -66,8 +86,9 @@ export function parseStackTrace(stacktrace: string): StackFrame[] {
       suppressed.add(section);
       continue;
     }
-    const parsed = parseLine(lines, i);
+    const parsed = parseLine(lines, i) ?? (options.allFormats ? parseMoreLine(line) : null);
     if (!parsed) continue;
+    if (options.allFormats && NOT_IN_APP_JAVA_MORE.test(parsed.frame.function)) parsed.frame.inApp = false;
     python ||= parsed.python;
     frames.push(parsed.frame);
     sectionOf.push(section);
@@ -82,6 +103,35 @@ export function parseStackTrace(stacktrace: string): StackFrame[] {
   });
   // Python prints the innermost frame last.
   return python ? frames.reverse() : frames;
+}
+
+/** The formats only evidence reads (see ParseOptions). */
+function parseMoreLine(line: string): { frame: StackFrame; python: boolean } | null {
+  let m = JAVA_MODULE.exec(line);
+  if (m) {
+    const fn = `${m[1]}.${m[2]}`;
+    const inApp = !NOT_IN_APP_JAVA.test(fn) && !NOT_IN_APP_JAVA_MORE.test(fn);
+    return {
+      frame: { ...frame(fn, javaSourcePath(m[1] ?? "", m[3] ?? ""), m[4], undefined), inApp },
+      python: false,
+    };
+  }
+  m = RUBY.exec(line);
+  if (m) {
+    const ruby = frame(m[3] ?? "", m[1] ?? "", m[2], undefined);
+    // Installed gems and the Ruby standard library are library code.
+    return {
+      frame: { ...ruby, inApp: ruby.inApp && !/\/gems\/|\/lib\/ruby\//.test(ruby.file) },
+      python: false,
+    };
+  }
+  m = DOTNET.exec(line);
+  if (m) {
+    const fn = (m[1] ?? "").trim();
+    const inApp = m[2] !== undefined && !/^(System|Microsoft)\./.test(fn);
+    return { frame: { ...frame(fn, m[2] ?? "", m[3], undefined), inApp }, python: false };
+  }
+  return null;
 }
 
 /** One frame line of any supported runtime, or null for a line that is not a frame. */

@@ -123,3 +123,66 @@ describe("chained exceptions", () => {
     expect(parseStackTrace(PRICING_STACK).every((f) => f.causeDepth === 0)).toBe(true);
   });
 });
+
+describe("formats evidence reads beyond grouping v1", () => {
+  const frames = (text: string) =>
+    parseStackTrace(text, { allFormats: true }).map((f) => [f.function, f.file, f.line, f.inApp]);
+
+  it("reads Java 9+ frames with class-loader and module prefixes, and treats test harnesses as library code", () => {
+    const text = [
+      "java.lang.IllegalStateException: no rate",
+      "\tat app//com.acme.pricing.Rates.lookup(Rates.java:23)",
+      "\tat com.acme.core@1.4.0/com.acme.core.Money.of(Money.java:7)",
+      "\tat java.base/java.util.HashMap.get(HashMap.java:556)",
+      "\tat app//org.junit.jupiter.engine.execution.MethodInvocation.proceed(MethodInvocation.java:60)",
+      "\tat OrphanTest.run(OrphanTest.java:12)",
+    ].join("\n");
+    expect(frames(text)).toEqual([
+      ["com.acme.pricing.Rates.lookup", "com/acme/pricing/Rates.java", 23, true],
+      ["com.acme.core.Money.of", "com/acme/core/Money.java", 7, true],
+      ["java.util.HashMap.get", "java/util/HashMap.java", 556, false],
+      [
+        "org.junit.jupiter.engine.execution.MethodInvocation.proceed",
+        "org/junit/jupiter/engine/execution/MethodInvocation.java",
+        60,
+        false,
+      ],
+      ["OrphanTest.run", "OrphanTest.java", 12, true],
+    ]);
+    // Grouping v1 keeps its frame set: the prefixed lines stay invisible to fingerprints.
+    expect(parseStackTrace(text).map((f) => f.function)).toEqual(["OrphanTest.run"]);
+  });
+
+  it("reads .NET and Ruby frames", () => {
+    expect(
+      frames(
+        [
+          "System.InvalidOperationException: Sequence contains no elements",
+          "   at System.Linq.ThrowHelper.ThrowNoElementsException()",
+          "   at Acme.Orders.OrderService.Price(Order order) in /src/Acme.Orders/OrderService.cs:line 42",
+        ].join("\n"),
+      ),
+    ).toEqual([
+      ["System.Linq.ThrowHelper.ThrowNoElementsException", "", null, false],
+      ["Acme.Orders.OrderService.Price", "/src/Acme.Orders/OrderService.cs", 42, true],
+    ]);
+    expect(
+      frames(
+        [
+          "/srv/app/app/models/order.rb:42:in 'Order#price': undefined method 'rate' for nil (NoMethodError)",
+          "\tfrom /srv/app/app/controllers/orders_controller.rb:9:in `create'",
+          "\tfrom /usr/local/bundle/gems/actionpack-7.1.3/lib/abstract_controller/base.rb:224:in `process_action'",
+        ].join("\n"),
+      ),
+    ).toEqual([
+      ["price", "/srv/app/app/models/order.rb", 42, true],
+      ["create", "/srv/app/app/controllers/orders_controller.rb", 9, true],
+      [
+        "process_action",
+        "/usr/local/bundle/gems/actionpack-7.1.3/lib/abstract_controller/base.rb",
+        224,
+        false,
+      ],
+    ]);
+  });
+});

@@ -155,6 +155,8 @@ export async function runEval(analyst: Analyst, scenarios = loadScenarios()): Pr
       problems: [],
       agentSessions: [],
       predates: scenario.predates ? { commitSha: "d".repeat(40), count: scenario.predates } : null,
+      suspectCommits: [],
+      introducedBy: null,
     };
     const baseline = firstFrameOnChangedFile(group.samples, files);
     try {

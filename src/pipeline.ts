@@ -8,6 +8,7 @@ import type { RunConfig } from "./config.ts";
 import { AgentBehaviourDetector } from "./detectors/agent-behaviour/detect.ts";
 import { linkSessions } from "./detectors/agent-behaviour/linkage.ts";
 import { CostRegressionDetector } from "./detectors/cost-regression/detect.ts";
+import { followSuspectCommit } from "./evidence/follow-suspect.ts";
 import type { Evidence } from "./evidence/gather.ts";
 import { Redactor, redactGroup } from "./evidence/redact.ts";
 import { GroupCollector } from "./grouping/collector.ts";
@@ -51,7 +52,7 @@ export async function runTriage(
     sources: sources.filter((_, i) => !outcomes[i]?.failed),
     window: config.window,
     info: (line: string) => progress.info(line),
-    noteCommitSeen: (sha: string, ms: number) => collector.noteCommitSeen(sha, ms),
+    noteCommitSeen: (sha: string, ms: number, service?: string) => collector.noteCommitSeen(sha, ms, service),
   };
   const [costs, agents] = await Promise.all([
     new CostRegressionDetector(config.regressions).detect(detectorInput),
@@ -70,8 +71,13 @@ export async function runTriage(
   const gatherEvidence = await createEvidence(config, redactor, clients, ranked);
   // The commit's evidence, then the agent sessions that wrote it (checked against the commit).
   const gather = async (group: RankedGroup): Promise<Evidence> => {
-    const evidence = await gatherEvidence(group);
-    evidence.predates = earlierOccurrence(group, all, firstSeen);
+    const predates = earlierOccurrence(group, all, firstSeen);
+    const evidence = await followSuspectCommit(group, await gatherEvidence(group), predates, {
+      repoDir: config.repoDir,
+      previous: group.commitSha ? collector.previousCommitOf(group.service, group.commitSha) : null,
+      gather: gatherEvidence,
+    });
+    evidence.predates = predates;
     const { links, notes } = linkSessions({
       commit: evidence.commit
         ? { authoredAt: evidence.commit.authoredAt, files: evidence.files.map((f) => f.path) }

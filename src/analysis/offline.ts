@@ -147,12 +147,15 @@ function analyseException(group: RankedGroup, evidence: Evidence): Analysis {
       ],
     };
   }
+  const earlier = evidence.introducedBy
+    ? ` It is an earlier commit of the deploy: the service runs ${evidence.introducedBy.runningSha.slice(0, 12)}, and ${top.path} line ${top.line ?? "?"} was last changed by ${short}.`
+    : "";
   return {
     ...base(),
     summary: `${group.title} — ${group.count} occurrence(s), introduced by ${short} ("${commit.subject}").`,
     rootCause:
       `The failing stack runs through ${locate(top)}, which commit ${short} ("${commit.subject}", ` +
-      `${commit.author}) changed. ${capitalise(top.reason)}.`,
+      `${commit.author}) changed. ${capitalise(top.reason)}.${earlier}`,
     confidence: Math.min(0.9, Math.round((0.45 + 0.45 * top.score) * 100) / 100),
     category: "code_regression",
     suspect: suspectFor(commit.sha, top),
@@ -171,8 +174,10 @@ function analyseException(group: RankedGroup, evidence: Evidence): Analysis {
 // Errors whose shape says "environment": connection failures, timeouts, DNS, disk, memory, a
 // provider refusing the load. Code can cause them too, so they only count with no changed line
 // on the stack.
-const INFRASTRUCTURE =
-  /ECONNREFUSED|ECONNRESET|EPIPE|connection (refused|reset|closed)|ETIMEDOUT|ESOCKETTIMEDOUT|time(d)? ?out|timeout|ENOTFOUND|EAI_AGAIN|getaddrinfo|name resolution|\bDNS\b|ENOSPC|no space left|disk (is )?full|OutOfMemory|out of memory|\bOOM\b|heap limit|ENOMEM|rate.?limit|too many requests|\b(429|502|503|504)\b|service unavailable|bad gateway|throttl/i;
+const INFRASTRUCTURE_CODES =
+  /\b(ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|ESOCKETTIMEDOUT|ENOTFOUND|EAI_AGAIN|ENOSPC|ENOMEM)\b/;
+const INFRASTRUCTURE_WORDS =
+  /\b(connection (refused|reset|closed)|timed? ?out|timeout|getaddrinfo|name resolution|DNS|no space left|disk (is )?full|OutOfMemory(Error)?|out of memory|OOM|heap limit|rate.?limit(ed)?|too many requests|429|502|503|504|service unavailable|bad gateway|throttl\w*)\b/i;
 
 /** The positive evidence that the code of this commit did not cause the group, if any. */
 function noCodeCauseEvidence(
@@ -190,7 +195,7 @@ function noCodeCauseEvidence(
   }
   const sample = group.samples[0];
   const text = `${group.grouping.exceptionType ?? ""} ${sample?.message ?? group.grouping.message}`;
-  const shape = INFRASTRUCTURE.exec(text)?.[0];
+  const shape = INFRASTRUCTURE_CODES.exec(text)?.[0] ?? INFRASTRUCTURE_WORDS.exec(text)?.[0];
   if (shape) {
     return {
       why: `the error is infrastructure-shaped ("${shape}": a connection, timeout, DNS, disk, memory or rate-limit failure).`,

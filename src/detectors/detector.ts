@@ -17,7 +17,7 @@ export interface DetectorInput {
   /** Progress lines for stderr. */
   info: (line: string) => void;
   /** Commits the detector saw running, and when: feeds the "new commit" boost in ranking. */
-  noteCommitSeen: (commitSha: string, timeMs: number) => void;
+  noteCommitSeen: (commitSha: string, timeMs: number, service?: string) => void;
 }
 
 export interface DetectorRun<Summary> {

@@ -1,6 +1,7 @@
 import type { AgentSessionLink } from "../detectors/agent-behaviour/linkage.ts";
 import { hooksFor } from "../detectors/kinds.ts";
 import type { ErrorGroup } from "../grouping/collector.ts";
+import type { SuspectCommit } from "./deploy-range.ts";
 import { type DiffFile, parseUnifiedDiff } from "./diff.ts";
 import { type CommitInfo, readCommitFromCheckout } from "./git.ts";
 import {
@@ -36,6 +37,10 @@ export interface Evidence {
   agentSessions: AgentSessionLink[];
   /** The same error on a commit that ran before this one: it predates this deploy. */
   predates: { commitSha: string; count: number } | null;
+  /** Commits of the deploy range whose lines the failing stack runs through, best first. */
+  suspectCommits: SuspectCommit[];
+  /** Set when the evidence is the suspect commit's, not the running one's. */
+  introducedBy: { runningSha: string; sha: string; range: string } | null;
 }
 
 export interface EvidenceOptions {
@@ -191,6 +196,8 @@ export function emptyEvidence(): Evidence {
     problems: [],
     agentSessions: [],
     predates: null,
+    suspectCommits: [],
+    introducedBy: null,
   };
 }
 

@@ -53,6 +53,7 @@ export interface ErrorGroup extends GroupIdentity {
 export class GroupCollector implements SpanSink {
   private readonly byFingerprint = new Map<string, ErrorGroup>();
   private readonly commitFirstSeen = new Map<string, number>();
+  private readonly serviceCommits = new Map<string, Map<string, number>>();
 
   addSpan(span: TelemetrySpan): void {
     const group = this.groupOf(span);
@@ -151,9 +152,26 @@ export class GroupCollector implements SpanSink {
     }
   }
 
-  noteCommitSeen(commitSha: string, timeMs: number): void {
+  noteCommitSeen(commitSha: string, timeMs: number, service?: string): void {
     const seen = this.commitFirstSeen.get(commitSha);
     if (seen === undefined || timeMs < seen) this.commitFirstSeen.set(commitSha, timeMs);
+    if (!service) return;
+    const commits = this.serviceCommits.get(service) ?? new Map<string, number>();
+    const first = commits.get(commitSha);
+    if (first === undefined || timeMs < first) commits.set(commitSha, timeMs);
+    this.serviceCommits.set(service, commits);
+  }
+
+  /** The commit the service ran before this one, in the data read: the start of the deploy range. */
+  previousCommitOf(service: string, commitSha: string): string | null {
+    const commits = this.serviceCommits.get(service);
+    const ours = commits?.get(commitSha);
+    if (!commits || ours === undefined) return null;
+    let best: { sha: string; at: number } | null = null;
+    for (const [sha, at] of commits) {
+      if (at < ours && (!best || at > best.at)) best = { sha, at };
+    }
+    return best?.sha ?? null;
   }
 
   groups(): ErrorGroup[] {

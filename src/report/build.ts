@@ -81,6 +81,8 @@ export function toReportGroup({
     suspects: evidence?.suspects ?? [],
     agentSessions: evidence?.agentSessions ?? [],
     alsoOnEarlierCommit: evidence?.predates ?? null,
+    suspectCommits: evidence?.suspectCommits ?? [],
+    introducedBy: evidence?.introducedBy ?? null,
     analysis,
     actions,
     ...(error ? { error } : {}),

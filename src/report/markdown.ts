@@ -183,6 +183,12 @@ function groupSection(g: ReportGroup): string[] {
       "",
     );
   }
+  if (g.introducedBy) {
+    lines.push(
+      `**Introduced by an earlier commit of the deploy:** running \`${g.introducedBy.runningSha.slice(0, 7)}\`; introduced by \`${g.introducedBy.sha.slice(0, 7)}\` (range ${cell(g.introducedBy.range)}). The diff, PR and work item below are that commit's.`,
+      "",
+    );
+  }
   const top = g.suspects[0];
   if (top) lines.push(`**Diff suspect:** \`${top.path}${lineSuffix(top.line)}\` — ${top.reason}`, "");
   else if (g.diffUnavailable) lines.push(`**Diff:** unavailable — ${g.diffUnavailable}`, "");

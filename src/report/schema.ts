@@ -98,6 +98,23 @@ export const ReportGroupSchema = z.object({
   behaviour: BehaviourSchema.optional(),
   /** The coding-agent sessions that produced the group's commit (SPEC), with the link used. */
   agentSessions: z.array(AgentSessionLinkSchema).default([]),
+  /** Commits of the deploy range whose lines the failing stack runs through (blame), best first. */
+  suspectCommits: z
+    .array(
+      z.object({
+        sha: identifier(z.string()),
+        score: z.number(),
+        reason: z.string(),
+        subject: z.string(),
+        issueKey: identifier(z.string()).nullable(),
+      }),
+    )
+    .default([]),
+  /** Set when the evidence is an earlier commit of the deploy's, not the running commit's. */
+  introducedBy: z
+    .object({ runningSha: identifier(z.string()), sha: identifier(z.string()), range: z.string() })
+    .nullable()
+    .default(null),
 });
 
 const UsageSchema = z.object({

@@ -85,7 +85,7 @@ export async function deliverAggregates(delivery: AggregateDelivery): Promise<vo
   for (const row of rows) {
     stats.spansMatched += row.count;
     const sha = row.keys["build.commit_sha"];
-    if (sha) sink.noteCommitSeen(sha.toLowerCase(), row.firstSeenMs);
+    if (sha) sink.noteCommitSeen(sha.toLowerCase(), row.firstSeenMs, row.keys["service.name"] || undefined);
     sink.addAggregate(row);
   }
 }

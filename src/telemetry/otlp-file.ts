@@ -4,7 +4,7 @@ import { createInterface } from "node:readline";
 import type { Readable } from "node:stream";
 import { createGunzip } from "node:zlib";
 import { UsageError } from "../usage-error.ts";
-import { commitShaOf, isTriageCandidate } from "./conventions.ts";
+import { commitShaOf, isTriageCandidate, serviceNameOf } from "./conventions.ts";
 import { CountFolder, MetricCellFolder } from "./metric-cells.ts";
 import { decodeExportRequest } from "./otlp-json.ts";
 import type {
@@ -183,7 +183,8 @@ export class OtlpFileSource implements TelemetrySource {
   private route(span: TelemetrySpan, window: TimeWindow, sink: SpanSink, stats: SourceStats): void {
     stats.spansRead += 1;
     const sha = commitShaOf(span);
-    if (sha && span.startTimeMs < window.untilMs) sink.noteCommitSeen(sha, span.startTimeMs);
+    if (sha && span.startTimeMs < window.untilMs)
+      sink.noteCommitSeen(sha, span.startTimeMs, serviceNameOf(span));
     if (span.startTimeMs < window.sinceMs || span.startTimeMs >= window.untilMs) {
       stats.spansOutsideWindow = (stats.spansOutsideWindow ?? 0) + 1;
       return;

@@ -37,7 +37,7 @@ export interface SpanSink {
   /** A group aggregated server-side (SigNoz, Honeycomb); the samples decide its fingerprint. */
   addAggregate(row: AggregateRow): void;
   /** Any span carrying a commit SHA, in or before the window: feeds the "new commit" boost. */
-  noteCommitSeen(commitSha: string, timeMs: number): void;
+  noteCommitSeen(commitSha: string, timeMs: number, service?: string): void;
 }
 
 export interface SourceProblem {

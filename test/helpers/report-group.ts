@@ -51,6 +51,8 @@ export function sampleReportGroup(): ReportGroup {
     },
     evidenceProblems: ["no permission to read Jira issue SEC-1 (403)"],
     agentSessions: [],
+    suspectCommits: [],
+    introducedBy: null,
     suspects: [
       { commitSha: "83e0a38", path: "src/pricing.js", line: 7, score: 1, reason: "on a changed line" },
     ],

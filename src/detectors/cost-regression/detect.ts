@@ -46,7 +46,7 @@ export class CostRegressionDetector implements Detector<CostCheck> {
     const all: Comparison[] = [];
     s.metrics.forEach((metric, i) => {
       const cells = measured[i] ?? [];
-      for (const cell of cells) noteCommitSeen(cell.commitSha, cell.bucketMs);
+      for (const cell of cells) noteCommitSeen(cell.commitSha, cell.bucketMs, cell.service);
       const outcome = compareCommits(cells, metric, s, window.sinceMs);
       for (const [reason, n] of Object.entries(outcome.skipped))
         summary.skipped[reason] = (summary.skipped[reason] ?? 0) + n;

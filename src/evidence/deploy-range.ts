@@ -2,7 +2,7 @@ import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import type { SpanSample } from "../grouping/collector.ts";
 import { parseStackTrace } from "../grouping/stack-frames.ts";
-import { pathsMatch } from "./suspects.ts";
+import { CAUSE_DECAY, DEPTH_DECAY, pathsMatch } from "./suspects.ts";
 
 const run = promisify(execFile);
 
@@ -29,8 +29,6 @@ const MAX_RANGE = 200;
 const WALK_COMMITS = 20;
 const WALK_DAYS = 14;
 const MAX_FRAMES = 8;
-const DEPTH_DECAY = 0.85;
-const CAUSE_DECAY = 0.9;
 const MAX_TREE_BYTES = 64 * 1024 * 1024;
 
 /**

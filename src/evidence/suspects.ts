@@ -25,9 +25,9 @@ export function suspectFor(
 
 const NEAR_HUNK_LINES = 10;
 // Deeper frames are callers; a changed caller matters, a changed innermost frame matters more.
-const DEPTH_DECAY = 0.85;
+export const DEPTH_DECAY = 0.85;
 // Frames of the exceptions that wrapped the root cause count a little less than its own.
-const CAUSE_DECAY = 0.9;
+export const CAUSE_DECAY = 0.9;
 const MAX_SUSPECTS = 10;
 
 /**

@@ -34,8 +34,8 @@ Options:
                             to stderr)
   --config <path>           triage.config.json (default ./triage.config.json if present)
   --repo-dir <path>         local git checkout used to read each group's commit diff and to
-                            blame the deploy's earlier commits (else the diff comes from GitHub
-                            when GITHUB_TOKEN is set)
+                            blame the deploy's earlier commits (else both come from GitHub when
+                            GITHUB_TOKEN is set)
   --max-cost <usd>          ceiling on the run's estimated Claude spend; groups past it are
                             reported as skipped (also "analysis.maxCostUsd" in the config)
   --verbose                 per-request lines with status and time for every backend, each

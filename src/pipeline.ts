@@ -74,6 +74,7 @@ export async function runTriage(
     const predates = earlierOccurrence(group, all, firstSeen);
     const evidence = await followSuspectCommit(group, await gatherEvidence(group), predates, {
       repoDir: config.repoDir,
+      github: clients.github,
       previous: group.commitSha ? collector.previousCommitOf(group.service, group.commitSha) : null,
       gather: gatherEvidence,
     });

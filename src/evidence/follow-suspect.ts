@@ -1,6 +1,7 @@
 import type { RankedGroup } from "../grouping/rank.ts";
-import { suspectCommitsInRange } from "./deploy-range.ts";
+import { githubHistory, type HistoryReader, localHistory, suspectCommitsInRange } from "./deploy-range.ts";
 import type { Evidence } from "./gather.ts";
+import type { GitHubClient } from "./github.ts";
 
 // The running commit's own diff explains the stack this well or better: no need to look earlier.
 const STRONG_SUSPECT = 0.6;
@@ -19,6 +20,7 @@ export async function followSuspectCommit(
   predates: { commitSha: string; count: number } | null,
   options: {
     repoDir: string | null;
+    github: GitHubClient | null;
     previous: string | null;
     gather: (group: RankedGroup) => Promise<Evidence>;
   },
@@ -27,15 +29,21 @@ export async function followSuspectCommit(
   const explained = (evidence.suspects[0]?.score ?? 0) >= STRONG_SUSPECT;
   const hasStack = group.samples.some((s) => s.stacktrace.trim() !== "");
   if (!running || explained || predates || !hasStack) return evidence;
-  if (!options.repoDir) {
+  const [owner, repo] = (evidence.repository ?? "").split("/");
+  const reader: HistoryReader | null = options.repoDir
+    ? localHistory(options.repoDir)
+    : options.github && owner && repo
+      ? githubHistory(options.github, { owner, repo })
+      : null;
+  if (!reader) {
     evidence.problems.push(
-      "earlier commits of the deploy were not examined: that needs a local checkout (--repo-dir)",
+      "earlier commits of the deploy were not examined: that needs a local checkout (--repo-dir) or GitHub access to the repository",
     );
     return evidence;
   }
   let outcome: Awaited<ReturnType<typeof suspectCommitsInRange>>;
   try {
-    outcome = await suspectCommitsInRange(options.repoDir, running, options.previous, group.samples);
+    outcome = await suspectCommitsInRange(reader, running, options.previous, group.samples);
   } catch (error) {
     evidence.problems.push(
       `the deploy range could not be read: ${error instanceof Error ? error.message.split("\n")[0] : String(error)}`,

@@ -3,6 +3,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { ReportSchema } from "../../src/report/schema.ts";
+import { loadRepository, startFakeGitHub } from "../fakes/github.ts";
 import { runCli } from "../helpers/cli.ts";
 import { errorSpan, exportRequest, jsonLines } from "../helpers/otlp.ts";
 import { useTempDirs } from "../helpers/tmp.ts";
@@ -71,11 +72,13 @@ function buildRepo(dir: string): { base: string; bug: string; running: string } 
 describe("suspect commits across the deploy range", () => {
   const tempDir = useTempDirs();
 
-  const run = async (withPrevious: boolean) => {
+  const run = async (withPrevious: boolean, via: "checkout" | "github" = "checkout") => {
     const dir = tempDir();
     const repo = join(dir, "repo");
     mkdirSync(repo);
     const shas = buildRepo(repo);
+    const github = via === "github" ? await startFakeGitHub({ token: "gh" }) : null;
+    github?.repos.set("acme/billing", loadRepository(repo, "acme", "billing"));
     const previous = withPrevious
       ? [
           exportRequest({ "service.name": "billing", "build.commit_sha": shas.base }, [
@@ -103,18 +106,23 @@ describe("suspect commits across the deploy range", () => {
         SINCE,
         "--until",
         UNTIL,
-        "--repo-dir",
-        repo,
+        ...(github ? [] : ["--repo-dir", repo]),
         "--dry-run",
         "--json",
         "--out",
         join(dir, "out"),
       ],
-      { cwd: dir },
+      {
+        cwd: dir,
+        env: github
+          ? { GITHUB_TOKEN: "gh", GITHUB_API_URL: github.url, GITHUB_REPOSITORY: "acme/billing" }
+          : {},
+      },
     );
+    await github?.close();
     expect(result.code, result.stderr).toBe(0);
     const [group] = ReportSchema.parse(JSON.parse(result.stdout)).groups;
-    return { group, shas };
+    return { group, shas, requests: github?.requests ?? [] };
   };
 
   it("names the earlier commit of the deploy that changed the failing line, and its evidence follows it", async () => {
@@ -141,6 +149,61 @@ describe("suspect commits across the deploy range", () => {
       suspect: { commitSha: shas.bug, path: "src/pricing.js" },
     });
     expect(group?.analysis?.rootCause).toMatch(/earlier commit of the deploy: the service runs/);
+  });
+
+  it("does the same through GitHub without a checkout: compare, the tree, and one GraphQL blame per file", async () => {
+    const { group, shas, requests } = await run(true, "github");
+    expect(group?.introducedBy).toMatchObject({ runningSha: shas.running, sha: shas.bug });
+    expect(group?.suspectCommits[0]).toMatchObject({ sha: shas.bug, issueKey: "BILL-142" });
+    expect(group?.suspects[0]).toMatchObject({ commitSha: shas.bug, path: "src/pricing.js", line: 7 });
+    expect(requests.some((r) => r.path.includes(`/compare/${shas.base}...${shas.running}`))).toBe(true);
+    const blamed = requests
+      .filter((r) => r.path.endsWith("/graphql"))
+      .map((r) => (JSON.parse(r.body) as { variables: { path: string } }).variables.path);
+    expect(blamed.sort()).toEqual(["src/handlers.js", "src/pricing.js"]);
+  });
+
+  it("walks back instead when GitHub does not know the previous commit (force-pushed away)", async () => {
+    const dir = tempDir();
+    const repo = join(dir, "repo");
+    mkdirSync(repo);
+    const shas = buildRepo(repo);
+    const github = await startFakeGitHub({ token: "gh" });
+    github.repos.set("acme/billing", loadRepository(repo, "acme", "billing"));
+    const gone = "f".repeat(40);
+    const spans = jsonLines(
+      exportRequest({ "service.name": "billing", "build.commit_sha": gone }, [
+        { startMs: T0 - 3_600_000, name: "GET /health" },
+      ]),
+      exportRequest({ "service.name": "billing", "build.commit_sha": shas.running }, [
+        errorSpan(T0 + 3_600_000, "TypeError", "x", STACK),
+      ]),
+    );
+    writeFileSync(join(dir, "spans.jsonl"), spans);
+    const result = await runCli(
+      [
+        "--input",
+        join(dir, "spans.jsonl"),
+        "--since",
+        SINCE,
+        "--until",
+        UNTIL,
+        "--dry-run",
+        "--json",
+        "--out",
+        join(dir, "out"),
+      ],
+      {
+        cwd: dir,
+        env: { GITHUB_TOKEN: "gh", GITHUB_API_URL: github.url, GITHUB_REPOSITORY: "acme/billing" },
+      },
+    );
+    await github.close();
+    expect(result.code, result.stderr).toBe(0);
+    const [group] = ReportSchema.parse(JSON.parse(result.stdout)).groups;
+    expect(group?.introducedBy).toBeNull();
+    expect(group?.suspectCommits[0]).toMatchObject({ sha: shas.bug });
+    expect(group?.evidenceProblems.join(" ")).toMatch(/previous commit is unknown.*a candidate only/);
   });
 
   it("only lists a candidate when the previous commit is unknown: a walk back is not a deploy", async () => {

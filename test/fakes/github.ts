@@ -1,6 +1,7 @@
 import { execFileSync } from "node:child_process";
 import type { RestEndpointMethodTypes } from "@octokit/rest";
 import { commitHash, type GitStore, loadGitStore, treeHash } from "./github-git.ts";
+import { blameRanges, compare, firstParentOrder } from "./github-history.ts";
 import { type FakeReply, type FakeServer, type RecordedRequest, startFakeServer } from "./server.ts";
 
 type CommitData = RestEndpointMethodTypes["repos"]["getCommit"]["response"]["data"];
@@ -66,6 +67,34 @@ export async function startFakeGitHub(options: {
   const repos = new Map<string, FakeRepo>();
   const prefix = options.prefix ?? "";
   let rateLimited = 0;
+  // POST /graphql: the one query tracefix sends, a commit's blame of one path (GraphQL answers 200
+  // with `errors` for what it cannot resolve, as GitHub does).
+  const graphql = (text: string): FakeReply => {
+    let body: { query?: string; variables?: Record<string, string> };
+    try {
+      body = JSON.parse(text) as typeof body;
+    } catch {
+      return json(400, { message: "Problems parsing JSON" });
+    }
+    const v = body.variables ?? {};
+    if (!/blame\(path:\s*\$path\)/.test(body.query ?? "") || !v.owner || !v.name || !v.expression || !v.path)
+      return json(200, { errors: [{ type: "INVALID", message: "the fake answers a commit's blame only" }] });
+    const repo = repos.get(`${v.owner}/${v.name}`);
+    const git = repo?.git;
+    const sha =
+      git &&
+      (git.commits.has(v.expression)
+        ? v.expression
+        : [...git.commits.keys()].find((s) => s.startsWith(v.expression ?? "-")));
+    if (!git || !sha)
+      return json(200, {
+        data: { repository: repo ? { object: null } : null },
+        errors: [{ type: "NOT_FOUND", message: `Could not resolve to a Repository or commit` }],
+      });
+    const ranges = blameRanges(git, sha, v.path);
+    if (!ranges) return json(200, { data: { repository: { object: { blame: { ranges: [] } } } } });
+    return json(200, { data: { repository: { object: { blame: { ranges } } } } });
+  };
   const server = await startFakeServer((request, url) => {
     const auth = request.headers.authorization ?? "";
     if (
@@ -104,6 +133,12 @@ export async function startFakeGitHub(options: {
         headers: { "x-oauth-scopes": options.scopes ?? "repo" },
       };
     }
+    if (
+      request.method === "POST" &&
+      (url.pathname === `${prefix}/graphql` || url.pathname === "/api/graphql")
+    ) {
+      return graphql(request.body);
+    }
     if (!url.pathname.startsWith(`${prefix}/repos/`)) return json(404, { message: "Not Found" });
     const parts = url.pathname.slice(prefix.length).split("/").filter(Boolean).map(decodeURIComponent);
     const [, owner, name, resource, ref, tail] = parts;
@@ -111,6 +146,8 @@ export async function startFakeGitHub(options: {
     if (!repo) return json(404, { message: "Not Found" });
     const written = gitDataApi(repo, `${owner}/${name}`, request, parts.slice(3), url);
     if (written) return written;
+    const history = historyApi(repo, resource, ref, url);
+    if (history) return history;
     if (request.method === "GET" && resource === "commits" && ref && tail === "pulls") {
       const commit = findCommit(repo, ref);
       if (!commit) return json(422, { message: `No commit found for SHA: ${ref}` });
@@ -341,6 +378,57 @@ function findCommit(repo: FakeRepo, ref: string): FakeCommit | undefined {
 }
 
 /** Loads every commit of a real local git repository, as GitHub would serve it. */
+/** Compare, the commit list and recursive trees: the history reads of the deploy-range step. */
+function historyApi(
+  repo: FakeRepo,
+  resource: string | undefined,
+  ref: string | undefined,
+  url: URL,
+): FakeReply | null {
+  const git = repo.git;
+  if (!git) return null;
+  const resolve = (r: string) =>
+    git.commits.has(r) ? r : [...git.commits.keys()].find((sha) => sha.startsWith(r));
+  if (resource === "compare" && ref) {
+    const [base = "", head = ""] = ref.split("...");
+    const from = resolve(base);
+    const to = resolve(head);
+    if (!from || !to) return json(404, { message: "Not Found" });
+    return json(200, compare(git, from, to));
+  }
+  if (resource === "commits" && ref === undefined) {
+    const head = resolve(url.searchParams.get("sha") ?? git.branches.get(git.defaultBranch) ?? "");
+    if (!head) return json(404, { message: "Not Found" });
+    const since = url.searchParams.get("since");
+    const perPage = Math.min(100, Number(url.searchParams.get("per_page") ?? 30));
+    const commits = firstParentOrder(git, head)
+      .filter(
+        (sha) =>
+          !since || Date.parse(repo.commits.get(sha)?.data.commit.author?.date ?? "") >= Date.parse(since),
+      )
+      .slice(0, perPage);
+    return json(
+      200,
+      commits.map((sha) => ({
+        sha,
+        commit: { message: git.commits.get(sha)?.message ?? "" },
+        parents: (git.commits.get(sha)?.parents ?? []).map((p) => ({ sha: p })),
+      })),
+    );
+  }
+  if (resource === "git" && ref === "trees" && url.searchParams.get("recursive")) {
+    const sha = resolve(url.pathname.split("/").pop() ?? "");
+    const tree = sha ? git.trees.get(git.commits.get(sha)?.tree ?? "") : undefined;
+    if (!tree) return json(404, { message: "Not Found" });
+    return json(200, {
+      sha,
+      truncated: false,
+      tree: [...tree.keys()].map((path) => ({ path, type: "blob", mode: "100644" })),
+    });
+  }
+  return null;
+}
+
 export function loadRepository(dir: string, owner: string, name: string): FakeRepo {
   const git = (...args: string[]) =>
     execFileSync("git", ["-C", dir, ...args], { encoding: "utf8", maxBuffer: 256 * 1024 * 1024 });

@@ -14,6 +14,8 @@ export interface SuspectCommit {
   reason: string;
   subject: string;
   issueKey: string | null;
+  /** The pull request that introduced it, when the evidence followed it and GitHub knows one. */
+  pr: { number: number; url: string } | null;
 }
 
 export interface RangeOutcome {
@@ -136,6 +138,7 @@ export async function suspectCommitsInRange(
       reason: reasons.join("; "),
       subject: headline,
       issueKey: /\b[A-Z][A-Z0-9_]+-\d+\b/.exec(headline)?.[0] ?? null,
+      pr: null,
     };
   });
   commits.sort((a, b) => b.score - a.score || a.sha.localeCompare(b.sha));

@@ -66,9 +66,10 @@ export async function followSuspectCommit(
     commitSha: top.sha,
     issueKey: top.issueKey ?? group.issueKey,
   });
+  const pr = moved.pullRequest ? { number: moved.pullRequest.number, url: moved.pullRequest.url } : null;
   return {
     ...moved,
-    suspectCommits: outcome.commits,
+    suspectCommits: outcome.commits.map((c) => (c.sha === top.sha ? { ...c, pr } : c)),
     introducedBy: { runningSha: running, sha: top.sha, range: outcome.range },
     problems: [...evidence.problems, ...moved.problems],
   };

@@ -107,6 +107,10 @@ export const ReportGroupSchema = z.object({
         reason: z.string(),
         subject: z.string(),
         issueKey: identifier(z.string()).nullable(),
+        pr: z
+          .object({ number: z.number().int(), url: identifier(z.string()) })
+          .nullable()
+          .default(null),
       }),
     )
     .default([]),

@@ -3,7 +3,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { ReportSchema } from "../../src/report/schema.ts";
-import { loadRepository, startFakeGitHub } from "../fakes/github.ts";
+import { fakePull, loadRepository, startFakeGitHub } from "../fakes/github.ts";
 import { runCli } from "../helpers/cli.ts";
 import { errorSpan, exportRequest, jsonLines } from "../helpers/otlp.ts";
 import { useTempDirs } from "../helpers/tmp.ts";
@@ -79,6 +79,16 @@ describe("suspect commits across the deploy range", () => {
     const shas = buildRepo(repo);
     const github = via === "github" ? await startFakeGitHub({ token: "gh" }) : null;
     github?.repos.set("acme/billing", loadRepository(repo, "acme", "billing"));
+    github?.repos
+      .get("acme/billing")
+      ?.pullsByCommit.set(shas.bug, [
+        fakePull({
+          number: 142,
+          title: "Support discount codes",
+          merged_at: "2026-11-19T11:00:00Z",
+          state: "closed",
+        }),
+      ]);
     const previous = withPrevious
       ? [
           exportRequest({ "service.name": "billing", "build.commit_sha": shas.base }, [
@@ -154,7 +164,12 @@ describe("suspect commits across the deploy range", () => {
   it("does the same through GitHub without a checkout: compare, the tree, and one GraphQL blame per file", async () => {
     const { group, shas, requests } = await run(true, "github");
     expect(group?.introducedBy).toMatchObject({ runningSha: shas.running, sha: shas.bug });
-    expect(group?.suspectCommits[0]).toMatchObject({ sha: shas.bug, issueKey: "BILL-142" });
+    expect(group?.suspectCommits[0]).toMatchObject({
+      sha: shas.bug,
+      issueKey: "BILL-142",
+      pr: { number: 142 },
+    });
+    expect(group?.pullRequest?.number).toBe(142);
     expect(group?.suspects[0]).toMatchObject({ commitSha: shas.bug, path: "src/pricing.js", line: 7 });
     expect(requests.some((r) => r.path.includes(`/compare/${shas.base}...${shas.running}`))).toBe(true);
     const blamed = requests

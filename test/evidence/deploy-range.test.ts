@@ -79,16 +79,14 @@ describe("suspect commits across the deploy range", () => {
     const shas = buildRepo(repo);
     const github = via === "github" ? await startFakeGitHub({ token: "gh" }) : null;
     github?.repos.set("acme/billing", loadRepository(repo, "acme", "billing"));
-    github?.repos
-      .get("acme/billing")
-      ?.pullsByCommit.set(shas.bug, [
-        fakePull({
-          number: 142,
-          title: "Support discount codes",
-          merged_at: "2026-11-19T11:00:00Z",
-          state: "closed",
-        }),
-      ]);
+    github?.repos.get("acme/billing")?.pullsByCommit.set(shas.bug, [
+      fakePull({
+        number: 142,
+        title: "Support discount codes",
+        merged_at: "2026-11-19T11:00:00Z",
+        state: "closed",
+      }),
+    ]);
     const previous = withPrevious
       ? [
           exportRequest({ "service.name": "billing", "build.commit_sha": shas.base }, [

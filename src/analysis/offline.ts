@@ -1,11 +1,8 @@
 import { hooksFor } from "../detectors/kinds.ts";
 import type { Evidence } from "../evidence/gather.ts";
-import { type Suspect, suspectFor } from "../evidence/suspects.ts";
+import { STRONG_SUSPECT, type Suspect, suspectFor } from "../evidence/suspects.ts";
 import type { RankedGroup } from "../grouping/rank.ts";
 import type { Analysis, Analyst } from "./analysis.ts";
-
-// A stack frame on or inside a changed hunk: strong enough to call it the commit's doing.
-const STRONG_SUSPECT = 0.6;
 
 /** Known agent stop reasons and what they usually mean; none of them is a code defect. */
 const AGENT_REASONS: Record<string, { category: Analysis["category"]; cause: string; step: string }> = {

@@ -2,9 +2,8 @@ import type { RankedGroup } from "../grouping/rank.ts";
 import { githubHistory, type HistoryReader, localHistory, suspectCommitsInRange } from "./deploy-range.ts";
 import type { Evidence } from "./gather.ts";
 import type { GitHubClient } from "./github.ts";
+import { STRONG_SUSPECT } from "./suspects.ts";
 
-// The running commit's own diff explains the stack this well or better: no need to look earlier.
-const STRONG_SUSPECT = 0.6;
 // A blamed line this close to the top of the root cause's stack moves the evidence to its commit.
 const FOLLOW_SCORE = 0.5;
 
@@ -26,6 +25,7 @@ export async function followSuspectCommit(
   },
 ): Promise<Evidence> {
   const running = evidence.commit?.sha;
+  // The running commit's own diff explains the stack: no need to look earlier.
   const explained = (evidence.suspects[0]?.score ?? 0) >= STRONG_SUSPECT;
   const hasStack = group.samples.some((s) => s.stacktrace.trim() !== "");
   if (!running || explained || predates || !hasStack) return evidence;

@@ -26,6 +26,12 @@ export function suspectFor(
 const NEAR_HUNK_LINES = 10;
 // Deeper frames are callers; a changed caller matters, a changed innermost frame matters more.
 export const DEPTH_DECAY = 0.85;
+/**
+ * The score at which a suspect is called the commit's doing: a frame on or inside a changed hunk
+ * (0.85–1), a query hunk that removes a predicate (0.8); a file touched away from the lines (0.45)
+ * or a code location alone (0.5) stays a candidate.
+ */
+export const STRONG_SUSPECT = 0.6;
 // Frames of the exceptions that wrapped the root cause count a little less than its own.
 export const CAUSE_DECAY = 0.9;
 const MAX_SUSPECTS = 10;

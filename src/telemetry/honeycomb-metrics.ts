@@ -8,14 +8,15 @@ export type RunQuery = (spec: Record<string, unknown>) => Promise<{
   series: Array<{ time: string; data: Record<string, unknown> }>;
 }>;
 
-type Filter = { column: string; op: string; value?: unknown };
+export type Filter = { column: string; op: string; value?: unknown };
 
 // Honeycomb's result rows with the time series on.
-const MAX_SERIES_ROWS = 1_000;
+export const MAX_SERIES_ROWS = 1_000;
 // Honeycomb answers 400 for ranges that start more than 7 days ago; a minute's margin for the clock.
 const HONEYCOMB_RETENTION_MS = 7 * 86_400_000 - 60_000;
 
-function timeRange(sinceMs: number, untilMs: number) {
+/** A spec's absolute time range, in the Unix seconds Honeycomb takes. */
+export function timeRange(sinceMs: number, untilMs: number) {
   return { start_time: Math.floor(sinceMs / 1000), end_time: Math.ceil(untilMs / 1000) };
 }
 

@@ -10,7 +10,13 @@ import {
 } from "./backend.ts";
 import { AGENT_BEHAVIOUR_SPANS, AGENT_STOP_FAILURE, AGENT_TURN_STOP } from "./conventions.ts";
 import { CAUSE_FIELDS, type Field, GROUP_FIELDS, SAMPLE_FIELDS, spanFromFields } from "./fields.ts";
-import { countOnHoneycomb, measureOnHoneycomb } from "./honeycomb-metrics.ts";
+import {
+  countOnHoneycomb,
+  type Filter,
+  MAX_SERIES_ROWS,
+  measureOnHoneycomb,
+  timeRange,
+} from "./honeycomb-metrics.ts";
 import { BackendError, createJsonClient, type JsonClient } from "./http.ts";
 import type {
   CountQuery,
@@ -25,8 +31,7 @@ import type {
 import type { TelemetrySpan } from "./span.ts";
 
 const MAX_BUCKETS = 500;
-// Honeycomb's result rows: 1,000 with the time series on, up to 10,000 with it off.
-const MAX_SERIES_ROWS = 1_000;
+// Honeycomb's result rows: 1,000 with the time series on (MAX_SERIES_ROWS), up to 10,000 with it off.
 const MAX_RESULT_ROWS = 10_000;
 // Query runs are rate-limited per key (about 10 a minute); two at a time keeps 429s rare.
 const SAMPLE_CONCURRENCY = 2;
@@ -39,8 +44,6 @@ interface QueryResult {
   series: Array<{ time: string; data: Record<string, unknown> }>;
   queryUrl: string | null;
 }
-
-type Filter = { column: string; op: string; value?: unknown };
 
 /**
  * Honeycomb Query Data API: create a query spec, run it, poll until complete. One grouped COUNT
@@ -306,10 +309,6 @@ function groupedSpec(window: TimeWindow) {
     orders: [{ op: "COUNT", order: "descending" }],
     limit: MAX_SERIES_ROWS,
   };
-}
-
-function timeRange(sinceMs: number, untilMs: number) {
-  return { start_time: Math.floor(sinceMs / 1000), end_time: Math.ceil(untilMs / 1000) };
 }
 
 /** Group values are telemetry going into a query: passed as JSON values, never spliced into text. */

@@ -12,6 +12,48 @@ const SPAN_CONTEXT: Record<string, string> = {
   name: "span",
 };
 
+/** One grouped builder query of a time-series request (SigNoz v5). */
+function seriesQuery(
+  name: string,
+  filter: string,
+  aggregations: readonly string[],
+  groupBy: readonly string[],
+  stepMs: number,
+) {
+  return {
+    type: "builder_query",
+    spec: {
+      name,
+      signal: "traces",
+      disabled: false,
+      stepInterval: Math.max(60, Math.round(stepMs / 1000)),
+      filter: { expression: filter },
+      aggregations: aggregations.map((expression) => ({ expression })),
+      groupBy: groupBy.map((key) => ({
+        name: key,
+        fieldDataType: "string",
+        signal: "traces",
+        fieldContext: SPAN_CONTEXT[key] ?? "attribute",
+      })),
+      order: [{ key: { name: "count()" }, direction: "desc" }],
+      limit: MAX_METRIC_SERIES,
+      having: { expression: "" },
+    },
+  };
+}
+
+function seriesEnvelope(sinceMs: number, untilMs: number, queries: unknown[]) {
+  return {
+    schemaVersion: "v1",
+    start: Math.floor(sinceMs),
+    end: Math.ceil(untilMs),
+    requestType: "time_series",
+    compositeQuery: { queries },
+    formatOptions: { formatTableResultForUI: false, fillGaps: false },
+    variables: {},
+  };
+}
+
 interface Part {
   /** Which cell fields the aggregations fill, in order. */
   fills: Array<"count" | "sum" | "perSum">;
@@ -28,27 +70,9 @@ interface Part {
 export function metricRequest(query: MetricQuery): { body: unknown; parts: Part[] } {
   const metric = query.metric === DURATION_METRIC ? "duration_nano" : query.metric;
   const has = query.metric === DURATION_METRIC ? [] : [`${metric} EXISTS`];
-  const groupBy = [...METRIC_GROUP_FIELDS, query.tenantKey].map((name) => ({
-    name,
-    fieldDataType: "string",
-    signal: "traces",
-    fieldContext: SPAN_CONTEXT[name] ?? "attribute",
-  }));
-  const spec = (name: string, filter: string[], aggregations: string[]) => ({
-    type: "builder_query",
-    spec: {
-      name,
-      signal: "traces",
-      disabled: false,
-      stepInterval: Math.max(60, Math.round(query.stepMs / 1000)),
-      filter: { expression: filter.join(" AND ") },
-      aggregations: aggregations.map((expression) => ({ expression })),
-      groupBy,
-      order: [{ key: { name: "count()" }, direction: "desc" }],
-      limit: MAX_METRIC_SERIES,
-      having: { expression: "" },
-    },
-  });
+  const groupBy = [...METRIC_GROUP_FIELDS, query.tenantKey];
+  const spec = (name: string, filter: string[], aggregations: string[]) =>
+    seriesQuery(name, filter.join(" AND "), aggregations, groupBy, query.stepMs);
   const queries = query.per
     ? [
         spec("A", [...has, `${query.per} EXISTS`], ["count()", `sum(${metric})`, `sum(${query.per})`]),
@@ -62,15 +86,7 @@ export function metricRequest(query: MetricQuery): { body: unknown; parts: Part[
       ]
     : [{ fills: ["count", "sum"], withPer: false }];
   return {
-    body: {
-      schemaVersion: "v1",
-      start: Math.floor(query.sinceMs),
-      end: Math.ceil(query.untilMs),
-      requestType: "time_series",
-      compositeQuery: { queries },
-      formatOptions: { formatTableResultForUI: false, fillGaps: false },
-      variables: {},
-    },
+    body: seriesEnvelope(query.sinceMs, query.untilMs, queries),
     parts,
   };
 }
@@ -157,41 +173,11 @@ function toNumber(value: unknown): number {
  */
 export function countRequest(query: CountQuery): unknown {
   const names = query.names.map((n) => `name = '${n.replace(/\\/g, "\\\\").replace(/'/g, "\\'")}'`);
-  return {
-    schemaVersion: "v1",
-    start: Math.floor(query.sinceMs),
-    end: Math.ceil(query.untilMs),
-    requestType: "time_series",
-    compositeQuery: {
-      queries: [
-        {
-          type: "builder_query",
-          spec: {
-            name: "A",
-            signal: "traces",
-            disabled: false,
-            stepInterval: Math.max(60, Math.round(query.stepMs / 1000)),
-            filter: { expression: names.length > 1 ? `(${names.join(" OR ")})` : (names[0] ?? "") },
-            aggregations: [
-              { expression: "count()" },
-              ...query.sums.map((s) => ({ expression: `sum(${s})` })),
-            ],
-            groupBy: query.groupBy.map((name) => ({
-              name,
-              fieldDataType: "string",
-              signal: "traces",
-              fieldContext: SPAN_CONTEXT[name] ?? "attribute",
-            })),
-            order: [{ key: { name: "count()" }, direction: "desc" }],
-            limit: MAX_METRIC_SERIES,
-            having: { expression: "" },
-          },
-        },
-      ],
-    },
-    formatOptions: { formatTableResultForUI: false, fillGaps: false },
-    variables: {},
-  };
+  const filter = names.length > 1 ? `(${names.join(" OR ")})` : (names[0] ?? "");
+  const aggregations = ["count()", ...query.sums.map((s) => `sum(${s})`)];
+  return seriesEnvelope(query.sinceMs, query.untilMs, [
+    seriesQuery("A", filter, aggregations, query.groupBy, query.stepMs),
+  ]);
 }
 
 export function parseCountResponse(response: unknown, query: CountQuery): CountResult {

@@ -1,12 +1,9 @@
 import type { Analysis } from "../../analysis/analysis.ts";
 import type { Evidence } from "../../evidence/gather.ts";
-import { suspectFor } from "../../evidence/suspects.ts";
+import { STRONG_SUSPECT, suspectFor } from "../../evidence/suspects.ts";
 import type { ErrorGroup } from "../../grouping/collector.ts";
 import { formatAmount, formatUsd, regressionFacts, unitOf } from "./figures.ts";
 import type { Regression } from "./regression.ts";
-
-// A query hunk that removes a predicate scores 0.8, query text 0.55; code location alone 0.5.
-const STRONG_SUSPECT = 0.6;
 
 /**
  * The offline analyst's cost-regression writeup: the figures, and the commit's query hunk when

@@ -43,6 +43,9 @@ if (process.argv.includes("--json")) {
   process.stdout.write(
     `eval: ${summary.analyst} analyst over ${summary.scenarios} scenarios\n${rows.join("\n")}\n` +
       `top-1 suspect accuracy: ${pct(summary.suspectAccuracy)} (baseline "first frame on a changed file": ${pct(summary.baseline.suspectAccuracy)})\n` +
+      `top-3: ${pct(summary.top3)} (baseline ${pct(summary.baseline.top3)}); on-stack bugs, right file: ${pct(summary.onStackAccuracy)} (baseline ${pct(summary.baseline.onStackAccuracy)})\n` +
+      `deploys: the commit that introduced the bug named: ${pct(summary.commitAccuracy)} (baseline, always the running commit: ${pct(summary.baseline.commitAccuracy)})\n` +
+      `correct verdicts overall: ${pct(summary.correctVerdicts)} (baseline ${pct(summary.baseline.correctVerdicts)})\n` +
       `no suspect where none was expected: ${pct(summary.noCodeCauseAccuracy)}\n` +
       `"no code cause" precision: ${pct(summary.noCodeCausePrecision)} (baseline: ${pct(summary.baseline.noCodeCausePrecision)}); "undetermined": ${summary.undetermined}\n`,
   );

@@ -107,9 +107,14 @@ function analyseException(group: RankedGroup, evidence: Evidence): Analysis {
   const short = commit.sha.slice(0, 12);
   const top = evidence.suspects[0];
   const fileCount = evidence.files.length;
-  if (!top || top.score < STRONG_SUSPECT) {
+  // An error that fired before the deploy was not introduced by it, however close a change is.
+  const strong = top !== undefined && top.score >= STRONG_SUSPECT;
+  if (!strong || evidence.predates) {
     // "No code cause" is a claim: made only with evidence for it. Otherwise, undetermined.
     const positive = noCodeCauseEvidence(group, evidence);
+    const onStack = strong
+      ? `${short} ("${commit.subject}") did change ${locate(top)}, where ${top.reason.replace(/^stack frame #\d+ /, "a stack frame ")}; it may have made the error more frequent, but did not introduce it`
+      : `No changed line of ${short} ("${commit.subject}") is on the failing stack`;
     const closest = top
       ? `the closest candidate is ${locate(top)}, where ${top.reason.replace(/^stack frame #\d+ /, "a stack frame ")}`
       : `the in-app frames (${frames || "none"}) touch none of the ${fileCount} file(s) ${short} changed`;
@@ -118,7 +123,7 @@ function analyseException(group: RankedGroup, evidence: Evidence): Analysis {
       evidence: [
         `${group.count} error span(s) between ${iso(group.firstSeenMs)} and ${iso(group.lastSeenMs)}`,
         `commit ${short} changed ${fileCount} file(s): ${evidence.files.map((f) => f.path).join(", ") || "none"}`,
-        ...(top ? [`weak suspect: ${top.reason}`] : []),
+        ...(top ? [`${strong ? "suspect" : "weak suspect"}: ${top.reason}`] : []),
         ...(positive ? [positive.evidence] : []),
       ],
     };
@@ -126,7 +131,9 @@ function analyseException(group: RankedGroup, evidence: Evidence): Analysis {
       return {
         ...common,
         summary: `${group.title} — ${group.count} occurrence(s) on ${short}; no code cause found in this commit.`,
-        rootCause: `No code cause found in this commit: ${positive.why} No changed line of ${short} ("${commit.subject}") is on the failing stack; ${closest}.`,
+        rootCause: strong
+          ? `No code cause found in this commit: ${positive.why} ${onStack}.`
+          : `No code cause found in this commit: ${positive.why} ${onStack}; ${closest}.`,
         confidence: 0.5,
         category: positive.category,
         investigationSteps: positive.steps,

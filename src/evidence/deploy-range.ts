@@ -1,9 +1,9 @@
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import type { SpanSample } from "../grouping/collector.ts";
-import { parseStackTrace } from "../grouping/stack-frames.ts";
 import type { GitHubClient } from "./github.ts";
-import { CAUSE_DECAY, DEPTH_DECAY, pathsMatch } from "./suspects.ts";
+import { repoTree } from "./repo-tree.ts";
+import { appFrames, CAUSE_DECAY, DEPTH_DECAY, identifiersIn } from "./suspects.ts";
 
 const run = promisify(execFile);
 
@@ -42,8 +42,19 @@ export interface HistoryReader {
   ): Promise<{ shas: string[]; subjects: Map<string, string> }>;
   authoredSec(sha: string): Promise<number>;
   paths(running: string): Promise<string[]>;
-  /** The commit that last changed the line at `running`, and its subject. */
-  blame(running: string, path: string, line: number): Promise<{ sha: string; subject: string } | null>;
+  /** The commit that last changed each line from..to of `path` at `running` (to is clamped to the file). */
+  blame(running: string, path: string, from: number, to: number): Promise<BlamedLine[]>;
+  /**
+   * Of `shas`, the commits whose diff adds or removes a line naming `word`; undefined when the
+   * reader cannot tell without a request per commit (GitHub).
+   */
+  naming?(shas: readonly string[], word: string): Promise<string[]>;
+}
+
+export interface BlamedLine {
+  line: number;
+  sha: string;
+  subject: string;
 }
 
 // Bounds: a deploy range of thousands of commits or a stack of thousands of frames stays cheap.
@@ -51,12 +62,21 @@ const MAX_RANGE = 200;
 const WALK_COMMITS = 20;
 const WALK_DAYS = 14;
 const MAX_FRAMES = 8;
+const MAX_IDENTIFIERS = 4;
+// A line this close to a frame's line, changed by a commit of the range, counts as nearby.
+const NEAR_LINES = 10;
+const NEAR_SCORE = 0.7;
+// A commit that only changed lines naming what the error names is a candidate, never followed.
+const NAMING_SCORE = 0.4;
 
 /**
- * The commits of the deploy that last changed the lines the failing stack runs through. The
- * range is previous..running when the service's previous commit is known and an ancestor, else
- * the running commit's last 20 ancestors within 14 days. Each top in-app frame's line is blamed
- * at the running commit; a line last changed inside the range names that commit.
+ * The commits of the deploy that changed what the failing stack runs through. The range is
+ * previous..running when the service's previous commit is known and an ancestor, else the running
+ * commit's last 20 ancestors within 14 days. Each top application frame's line, and the lines
+ * around it, are blamed at the running commit: a frame's own line last changed inside the range
+ * names that commit (1), a line up to 10 away counts less (0.7), both decayed by the frame's depth
+ * and cause. Frames a commit touches add up; identifiers the error names on a commit's changed
+ * lines make a weak candidate. Ties go to the newer commit.
  */
 export async function suspectCommitsInRange(
   reader: HistoryReader,
@@ -93,45 +113,79 @@ export async function suspectCommitsInRange(
       (await reader.authoredSec(running)) - WALK_DAYS * 86_400,
     );
   }
-  const inRange = new Set(candidates.shas);
-  const tree = await reader.paths(running);
+  const newest = new Map(candidates.shas.map((sha, i) => [sha, i]));
+  const tree = repoTree(await reader.paths(running));
 
   const frames = samples
     .slice(0, 3)
-    .flatMap((s) =>
-      parseStackTrace(s.stacktrace, { allFormats: true }).filter((f) => f.inApp && f.line !== null),
-    )
+    .flatMap((s) => appFrames(s.stacktrace, tree).filter((f) => f.line !== null))
     .sort((a, b) => a.causeDepth - b.causeDepth);
   const seen = new Set<string>();
-  const scores = new Map<string, { score: number; reasons: string[]; subject: string }>();
+  // Per commit, the best signal of each frame (frames add up; one frame counts once).
+  type Found = { perFrame: Map<number, number>; reasons: string[]; subject: string };
+  const found = new Map<string, Found>();
+  const credit = (blamed: BlamedLine, frameIndex: number, score: number, reason: string) => {
+    const entry: Found = found.get(blamed.sha) ?? {
+      perFrame: new Map(),
+      reasons: [],
+      subject: blamed.subject,
+    };
+    if ((entry.perFrame.get(frameIndex) ?? 0) >= score) return;
+    entry.perFrame.set(frameIndex, score);
+    entry.reasons.push(reason);
+    found.set(blamed.sha, entry);
+  };
   let depth = 0;
   for (const frame of frames) {
     if (seen.size >= MAX_FRAMES) break;
-    const matches = tree.filter((path) => pathsMatch(frame.file, path));
+    const matches = tree.matches(frame.file);
     if (matches.length !== 1 || frame.line === null) continue;
     const path = matches[0] as string;
-    const key = `${path}:${frame.line}`;
+    const line = frame.line;
+    const key = `${path}:${line}`;
     if (seen.has(key)) continue;
     seen.add(key);
     const k = depth++;
-    let blamed: { sha: string; subject: string } | null;
+    let lines: BlamedLine[];
     try {
-      blamed = await reader.blame(running, path, frame.line);
+      lines = await reader.blame(running, path, Math.max(1, line - NEAR_LINES), line + NEAR_LINES);
     } catch (error) {
       notes.push(
         `could not blame ${key} (${error instanceof Error ? error.message.split("\n")[0] : String(error)})`,
       );
       continue;
     }
-    if (!blamed || !inRange.has(blamed.sha)) continue;
-    const score = DEPTH_DECAY ** k * CAUSE_DECAY ** frame.causeDepth;
-    const entry = scores.get(blamed.sha) ?? { score: 0, reasons: [], subject: blamed.subject };
-    entry.score = Math.max(entry.score, score);
-    entry.reasons.push(`${key} (frame #${k + 1}, ${frame.function || "<anonymous>"}) was last changed by it`);
-    scores.set(blamed.sha, entry);
+    const decay = DEPTH_DECAY ** k * CAUSE_DECAY ** frame.causeDepth;
+    const where = `${key} (frame #${k + 1}, ${frame.function || "<anonymous>"})`;
+    // Nearest first, so a commit's reason names its closest line to the frame.
+    const byDistance = lines
+      .filter((b) => newest.has(b.sha))
+      .sort((a, b) => Math.abs(a.line - line) - Math.abs(b.line - line));
+    for (const blamed of byDistance) {
+      const distance = Math.abs(blamed.line - line);
+      if (distance === 0) credit(blamed, k, decay, `${where} was last changed by it`);
+      else credit(blamed, k, NEAR_SCORE * decay, `it changed line ${blamed.line}, ${distance} from ${where}`);
+    }
   }
-  const commits = [...scores].map(([sha, { score, reasons, subject }]) => {
+
+  if (reader.naming) {
+    const words = identifiersIn(samples[0]?.message ?? "").slice(0, MAX_IDENTIFIERS);
+    for (const word of words) {
+      for (const sha of await reader.naming(candidates.shas, word)) {
+        if (found.has(sha)) continue;
+        found.set(sha, {
+          perFrame: new Map([[-1, NAMING_SCORE]]),
+          reasons: [`it changed a line naming "${word}", which the error message names`],
+          subject: "",
+        });
+      }
+    }
+  }
+
+  const commits = [...found].map(([sha, { perFrame, reasons, subject }]) => {
     const headline = candidates.subjects.get(sha) || subject;
+    // Independent frames add up (noisy-OR): a commit that wrote three lines of the stack beats one.
+    const score = 1 - [...perFrame.values()].reduce((p, s) => p * (1 - s), 1);
     return {
       sha,
       score: Math.round(score * 100) / 100,
@@ -141,7 +195,10 @@ export async function suspectCommitsInRange(
       pr: null,
     };
   });
-  commits.sort((a, b) => b.score - a.score || a.sha.localeCompare(b.sha));
+  commits.sort(
+    (a, b) =>
+      b.score - a.score || (newest.get(a.sha) ?? 0) - (newest.get(b.sha) ?? 0) || a.sha.localeCompare(b.sha),
+  );
   return { commits, range, deploy: Boolean(from && inDeploy), notes };
 }
 
@@ -177,11 +234,27 @@ export function localHistory(repoDir: string): HistoryReader {
     authoredSec: async (sha) => Number((await git("show", "-s", "--format=%at", sha)).trim()),
     paths: async (running) =>
       (await git("ls-tree", "-r", "--name-only", running)).split("\n").filter(Boolean),
-    blame: async (running, path, line) => {
-      const out = await git("blame", "--porcelain", "-L", `${line},${line}`, running, "--", path);
-      const sha = out.split(" ")[0] ?? "";
-      const subject = /^summary (.*)$/m.exec(out)?.[1] ?? "";
-      return sha ? { sha, subject } : null;
+    blame: async (running, path, from, to) => {
+      const out = await git("blame", "--line-porcelain", "-L", `${from},${to}`, running, "--", path);
+      const lines: BlamedLine[] = [];
+      let current: BlamedLine | null = null;
+      for (const row of out.split("\n")) {
+        const header = /^([0-9a-f]{40,64}) \d+ (\d+)/.exec(row);
+        if (header) current = { sha: header[1] ?? "", line: Number(header[2]), subject: "" };
+        else if (current && row.startsWith("summary ")) current.subject = row.slice(8);
+        else if (current && row.startsWith("\t")) {
+          lines.push(current);
+          current = null;
+        }
+      }
+      return lines;
+    },
+    naming: async (shas, word) => {
+      // Identifiers are [\w$] only (see identifiersIn), so the pattern needs no quoting but `$`.
+      // --no-walk diffs only the commits given, however long the history behind them.
+      if (shas.length === 0) return [];
+      const pattern = word.replace(/\$/g, "\\$");
+      return (await list("--no-walk=unsorted", `-G${pattern}`, ...shas.slice(0, MAX_RANGE))).shas;
     },
   };
 }
@@ -248,9 +321,11 @@ export function githubHistory(
     },
     paths: async (running) => {
       const { data } = await github.rest.git.getTree({ ...repository, tree_sha: running, recursive: "true" });
+      // A truncated listing would call application files library code; better none at all.
+      if (data.truncated) throw new Error(`the tree of ${running.slice(0, 7)} is too large for one listing`);
       return data.tree.filter((t) => t.type === "blob" && t.path).map((t) => t.path as string);
     },
-    blame: async (running, path, line) => {
+    blame: async (running, path, from, to) => {
       let pending = blames.get(path);
       if (!pending) {
         pending = github.graphql<BlameAnswer>(BLAME_QUERY, {
@@ -261,10 +336,12 @@ export function githubHistory(
         });
         blames.set(path, pending);
       }
-      const range = (await pending).repository?.object?.blame?.ranges.find(
-        (r) => r.startingLine <= line && line <= r.endingLine,
-      );
-      return range ? { sha: range.commit.oid, subject: range.commit.messageHeadline } : null;
+      const lines: BlamedLine[] = [];
+      for (const r of (await pending).repository?.object?.blame?.ranges ?? []) {
+        for (let line = Math.max(from, r.startingLine); line <= Math.min(to, r.endingLine); line++)
+          lines.push({ line, sha: r.commit.oid, subject: r.commit.messageHeadline });
+      }
+      return lines;
     },
   };
 }

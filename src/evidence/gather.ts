@@ -1,7 +1,7 @@
 import type { AgentSessionLink } from "../detectors/agent-behaviour/linkage.ts";
 import { hooksFor } from "../detectors/kinds.ts";
 import type { ErrorGroup } from "../grouping/collector.ts";
-import type { SuspectCommit } from "./deploy-range.ts";
+import { githubHistory, localHistory, type SuspectCommit } from "./deploy-range.ts";
 import { type DiffFile, parseUnifiedDiff } from "./diff.ts";
 import { type CommitInfo, readCommitFromCheckout } from "./git.ts";
 import {
@@ -13,8 +13,9 @@ import {
 import { issueKeyFor } from "./issue-key.ts";
 import type { JiraReader, WorkItem } from "./jira.ts";
 import type { Redactor } from "./redact.ts";
+import { type RepoTree, repoTree, treeWouldMatter } from "./repo-tree.ts";
 import { type RepoRef, type RepositorySettings, resolveRepository, slugOf } from "./repository.ts";
-import { type Suspect, scoreSuspects } from "./suspects.ts";
+import { appFrames, type Suspect, scoreSuspects } from "./suspects.ts";
 import { type TrimmedDiff, trimDiffForAnalysis } from "./trim-diff.ts";
 
 export interface Evidence {
@@ -68,13 +69,17 @@ type CommitLookup = { commit: CommitInfo; files: DiffFile[]; notes: string[] } |
 export function createEvidenceGatherer(options: EvidenceOptions): (group: ErrorGroup) => Promise<Evidence> {
   const commits = new Map<string, Promise<CommitLookup>>();
   const pulls = new Map<string, Promise<PullRequestInfo | null>>();
+  const trees = new Map<string, Promise<RepoTree | { error: string }>>();
   const { redactor } = options;
   const usesLeft = new Map<string, number>();
   for (const sha of options.plannedCommits ?? []) if (sha) usesLeft.set(sha, (usesLeft.get(sha) ?? 0) + 1);
   const release = (key: string, sha: string) => {
     const left = (usesLeft.get(sha) ?? 0) - 1;
     usesLeft.set(sha, left);
-    if (left === 0) commits.delete(key);
+    if (left === 0) {
+      commits.delete(key);
+      trees.delete(key);
+    }
   };
 
   const commitKey = (repo: RepoRef | null, sha: string) =>
@@ -110,6 +115,24 @@ export function createEvidenceGatherer(options: EvidenceOptions): (group: ErrorG
     );
   };
 
+  // The commit's file listing, read only when it can change the suspects (see treeWouldMatter).
+  const lookupTree = (repo: RepoRef | null, sha: string): Promise<RepoTree | { error: string }> => {
+    const key = commitKey(repo, sha);
+    let pending = trees.get(key);
+    if (!pending) {
+      const reader = options.repoDir
+        ? localHistory(options.repoDir)
+        : options.github && repo
+          ? githubHistory(options.github, repo)
+          : null;
+      pending = reader
+        ? reader.paths(sha).then(repoTree, (error: unknown) => ({ error: messageOf(error) }))
+        : Promise.resolve({ error: "no checkout and no GitHub access" });
+      trees.set(key, pending);
+    }
+    return pending;
+  };
+
   const lookupPull = (github: GitHubClient, repo: RepoRef, sha: string) => {
     const key = `${slugOf(repo)}@${sha}`;
     let pending = pulls.get(key);
@@ -138,14 +161,28 @@ export function createEvidenceGatherer(options: EvidenceOptions): (group: ErrorG
       evidence.diffUnavailable = "the spans carry no build.commit_sha";
     } else {
       const found = await lookupCommit(resolved.repo, group.commitSha, resolved.repo ? "" : resolved.reason);
-      if (options.plannedCommits) release(commitKey(resolved.repo, group.commitSha), group.commitSha);
       if ("error" in found) {
         evidence.diffUnavailable = found.error;
       } else {
         evidence.commit = found.commit;
         evidence.files = found.files;
         evidence.diffNotes = found.notes;
-        const scored = scoreSuspects(found.commit.sha, found.files, group.samples);
+        const changed = found.files.filter((f) => f.status !== "deleted").map((f) => f.path);
+        let tree: RepoTree | null = null;
+        if (
+          treeWouldMatter(
+            group.samples.map((s) => appFrames(s.stacktrace, null)),
+            changed,
+          )
+        ) {
+          const listed = await lookupTree(resolved.repo, found.commit.sha);
+          if ("error" in listed)
+            evidence.problems.push(
+              `application frames were told from library frames by package names: the commit's file list is unavailable (${listed.error})`,
+            );
+          else tree = listed;
+        }
+        const scored = scoreSuspects(found.commit.sha, found.files, group.samples, tree);
         const hooks = hooksFor(group);
         evidence.suspects = hooks ? hooks.suspects(group, scored, found.commit.sha, found.files) : scored;
         evidence.diffForAnalysis = trimDiffForAnalysis(
@@ -154,6 +191,7 @@ export function createEvidenceGatherer(options: EvidenceOptions): (group: ErrorG
           options.diffTokenBudget,
         );
       }
+      if (options.plannedCommits) release(commitKey(resolved.repo, group.commitSha), group.commitSha);
       if (options.github && resolved.repo) {
         try {
           evidence.pullRequest = await lookupPull(options.github, resolved.repo, group.commitSha);

@@ -1,6 +1,7 @@
 import type { SpanSample } from "../grouping/collector.ts";
 import { parseStackTrace, type StackFrame } from "../grouping/stack-frames.ts";
 import type { DiffFile, DiffHunk } from "./diff.ts";
+import type { RepoTree } from "./repo-tree.ts";
 
 export interface Suspect {
   commitSha: string;
@@ -39,11 +40,14 @@ const MAX_SUSPECTS = 10;
 /**
  * Ranks the commit's changed files and lines by how directly the failing stacks run through them.
  * Pure: the same diff and samples always give the same list, with a reason a person can check.
+ * With the commit's tree, application code is what the repository holds; without it, what the
+ * package rules say (library and runtime paths, JDK and harness packages).
  */
 export function scoreSuspects(
   commitSha: string,
   files: readonly DiffFile[],
   samples: readonly SpanSample[],
+  tree: RepoTree | null = null,
 ): Suspect[] {
   const changed = files.filter((f) => f.status !== "deleted" && f.path !== "");
   const best = new Map<string, Suspect & { hits: Set<number> }>();
@@ -64,7 +68,7 @@ export function scoreSuspects(
   };
 
   samples.forEach((sample, sampleIndex) => {
-    const frames = parseStackTrace(sample.stacktrace, { allFormats: true }).filter((f) => f.inApp);
+    const frames = appFrames(sample.stacktrace, tree);
     const chained = frames.some((f) => f.causeDepth > 0);
     // Depth counts within each exception of a chain: the root cause's own frames are not pushed
     // down by the wrappers printed above them (a `throw` on an added line at depth 31 was 0.01).
@@ -125,6 +129,12 @@ export function scoreSuspects(
     .slice(0, MAX_SUSPECTS);
 }
 
+/** The frames of a stack that run through application code, innermost first. */
+export function appFrames(stacktrace: string, tree: RepoTree | null): StackFrame[] {
+  const frames = parseStackTrace(stacktrace, { allFormats: true });
+  return frames.filter((f) => (tree ? tree.owns(f) : f.inApp));
+}
+
 function signalKind(reason: string): string {
   if (reason.startsWith("stack frame")) return "stack";
   if (reason.includes("code.filepath")) return "code.filepath";
@@ -172,9 +182,7 @@ function changedLinesNamedBy(
 ): Array<Omit<Suspect, "commitSha">> {
   const fn = sample.attributes["code.function"] ?? sample.attributes["code.function.name"];
   const functionName = typeof fn === "string" ? (fn.split(/[.:#]/).pop() ?? "") : "";
-  const quoted = [...sample.message.matchAll(/['"`]([A-Za-z_$][\w$]{2,40})['"`]/g)]
-    .map((m) => m[1] ?? "")
-    .filter((word) => !COMMON_WORDS.has(word.toLowerCase()));
+  const quoted = identifiersIn(sample.message);
   const hints: Array<Omit<Suspect, "commitSha">> = [];
   for (const file of files) {
     for (const { line, text } of addedLinesOf(file)) {
@@ -198,6 +206,20 @@ function changedLinesNamedBy(
     }
   }
   return hints;
+}
+
+/**
+ * The identifiers an error message names: quoted words ("reading 'discounts'") that are not
+ * common words, then code-shaped ones it prints bare (`total_cents`, `applyDiscount`); exception
+ * class names are not identifiers of the change.
+ */
+export function identifiersIn(message: string): string[] {
+  const text = message.slice(0, 2_000);
+  const quoted = [...text.matchAll(/['"`]([A-Za-z_$][\w$]{2,40})['"`]/g)].map((m) => m[1] ?? "");
+  const bare = [...text.matchAll(/(?<![\w$./-])([A-Za-z_$][\w$]{2,40})(?![\w$])/g)]
+    .map((m) => m[1] ?? "")
+    .filter((word) => /[a-z0-9]_[a-z0-9]|[a-z][A-Z]/.test(word) && !/(Error|Exception|Warning)$/.test(word));
+  return [...new Set([...quoted, ...bare])].filter((word) => !COMMON_WORDS.has(word.toLowerCase()));
 }
 
 // Words an error message quotes that name nothing in particular: on a changed line they are noise.

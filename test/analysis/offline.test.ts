@@ -91,6 +91,23 @@ describe("OfflineAnalyst", () => {
     expect(analysis.evidence).toContain(`the same error fired 3× on the earlier commit ${"d".repeat(12)}`);
   });
 
+  it("does not blame a commit for an error that fired before it, even when it changed the failing line", async () => {
+    const { group, evidence: found } = evidenceFor(PRICING_STACK);
+    expect(found.suspects[0]?.score).toBe(1);
+    const analysis = await analyst.analyse(group, {
+      ...found,
+      predates: { commitSha: "b".repeat(40), count: 9 },
+    });
+    expect(analysis.suspect).toBeNull();
+    expect(analysis.rootCause).toMatch(
+      /^No code cause found in this commit: the same error fired 9× on bbbbbbbbbbbb/,
+    );
+    expect(analysis.rootCause).toMatch(
+      /did change src\/pricing\.js:7, .*may have made the error more frequent, but did not introduce it\.$/,
+    );
+    expect(analysis.evidence).toContainEqual(expect.stringMatching(/^suspect: stack frame #1/));
+  });
+
   it('says "no code cause" for an infrastructure-shaped error off the diff, and names the shape', async () => {
     const { group, evidence } = evidenceFor(
       "Error: connect ECONNREFUSED 10.0.3.7:5432\n    at TCPConnectWrap.afterConnect [as oncomplete] (node:net:1607:16)",

@@ -33,6 +33,8 @@ export interface FakeRepo {
   pulls: OpenedPull[];
   /** The token may read but not push (permissions.push false), as a read-only token would. */
   readOnly?: boolean;
+  /** Entries a recursive tree lists before it says `truncated` (GitHub: 100,000 entries or 7 MB). */
+  treeEntryLimit?: number;
 }
 
 export interface OpenedPull {
@@ -420,10 +422,12 @@ function historyApi(
     const sha = resolve(url.pathname.split("/").pop() ?? "");
     const tree = sha ? git.trees.get(git.commits.get(sha)?.tree ?? "") : undefined;
     if (!tree) return json(404, { message: "Not Found" });
+    const limit = repo.treeEntryLimit ?? 100_000;
+    const paths = [...tree.keys()];
     return json(200, {
       sha,
-      truncated: false,
-      tree: [...tree.keys()].map((path) => ({ path, type: "blob", mode: "100644" })),
+      truncated: paths.length > limit,
+      tree: paths.slice(0, limit).map((path) => ({ path, type: "blob", mode: "100644" })),
     });
   }
   return null;

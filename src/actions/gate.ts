@@ -155,15 +155,14 @@ export function applyFilePatches(
   return out;
 }
 
+/** jsdiff already drops a header's tab and timestamp; the a/ and b/ prefixes are ours to drop. */
 function cleanPath(name: string): string {
-  return name
-    .replace(/^[ab]\//, "")
-    .replace(/\t.*$/, "")
-    .trim();
+  return name.replace(/^[ab]\//, "").trim();
 }
 
 function insideRepository(path: string): boolean {
-  if (path.startsWith("/") || path.includes("\\") || /^[A-Za-z]:/.test(path)) return false;
+  if (path.includes("\\") || /^[A-Za-z]:/.test(path)) return false;
+  // An absolute path starts with an empty segment, which is refused with `..` and `.git`.
   return !path
     .split("/")
     .some((segment) => segment === ".." || segment === "." || segment === "" || segment === ".git");

@@ -79,7 +79,7 @@ export class Redactor {
       if (begins) inBlock = true;
       if (!inBlock) return line;
       if (/-----END [A-Z0-9 ]*PRIVATE KEY/.test(line)) inBlock = false;
-      const prefix = /^[-+ ]/.test(line) && !line.startsWith("-----") ? line.charAt(0) : "";
+      const prefix = diffPrefixed(line) ? line.charAt(0) : "";
       return `${prefix}[REDACTED:private-key]`;
     });
     return this.redact(masked.join("\n"), [...keep, ...indexLines]);
@@ -205,8 +205,13 @@ export class Redactor {
 function placeholder(match: string, kind: string): string {
   return match
     .split("\n")
-    .map((line, i) => `${i > 0 && /^[-+ ]/.test(line) ? line.charAt(0) : ""}[REDACTED:${kind}]`)
+    .map((line, i) => `${i > 0 && diffPrefixed(line) ? line.charAt(0) : ""}[REDACTED:${kind}]`)
     .join("\n");
+}
+
+/** A diff line's +/-/space prefix; a key block's own `-----END` line has none. */
+function diffPrefixed(line: string): boolean {
+  return /^[-+ ]/.test(line) && !line.startsWith("-----");
 }
 
 function mask(text: string, masks: readonly string[]): string {

@@ -149,7 +149,7 @@ export function isSecretValue({ key, separator, value, quoted, after }: KeyValue
     // A bare word: a variable in code (`= inherited;`, `: cursor,`, camelCase, CONSTANT_CASE) or a
     // word in prose (`its credential: polling always`); a secret in a log or env line
     // (`password=swordfish`, `password: swordfish` ending the line).
-    if (/[a-z][A-Z]|_|\$|^[A-Z][a-z]+[A-Z]|^[A-Z]+$/.test(bare) || codeFollows) return false;
+    if (/[a-z][A-Z]|_|\$|^[A-Z]+$/.test(bare) || codeFollows) return false;
     if (/^\s+=/.test(separator)) return false; // `token = element`: an assignment in code
     if (separator.startsWith(":") && /^ +[A-Za-z]/.test(after)) return false;
   }

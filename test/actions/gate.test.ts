@@ -321,3 +321,113 @@ describe("applyFilePatches, exactly", () => {
     );
   });
 });
+
+describe("checkPatch on odd patches and paths", () => {
+  it("refuses any PR for a kind that never gets one, whatever the patch", () => {
+    const group = { kind: "agent_behaviour", behaviour: { signal: "denials" } } as unknown as Parameters<
+      typeof checkPatch
+    >[3];
+    expect(checkPatch(analysis(PATCH), ev("src/pricing.js"), DEFAULT_GATE, group)).toEqual({
+      ok: false,
+      reason:
+        "agent configuration is a person's decision: a guardrail is proposed in the ticket, never as a PR",
+    });
+  });
+
+  it("says a malformed hunk is not a unified diff", () => {
+    const broken = ["--- a/src/pricing.js", "+++ b/src/pricing.js", "@@ -1,3 +1,3 @@", "-a", "+b", ""].join(
+      "\n",
+    );
+    expect(checkPatch(analysis(broken), ev("src/pricing.js"), DEFAULT_GATE)).toEqual({
+      ok: false,
+      reason: expect.stringMatching(/^the patch is not a unified diff \(.+\)$/),
+    });
+  });
+
+  it("counts only added and removed lines against the limit, not context lines that hold a dash", () => {
+    const patch = [
+      "--- a/src/pricing.js",
+      "+++ b/src/pricing.js",
+      "@@ -1,4 +1,4 @@",
+      " // total - discount",
+      "-a",
+      "+b",
+      " x -= 1;",
+      " y - z;",
+      "",
+    ].join("\n");
+    expect(
+      checkPatch(analysis(patch), ev("src/pricing.js"), { ...DEFAULT_GATE, maxChangedLines: 2 }),
+    ).toMatchObject({
+      ok: true,
+    });
+  });
+
+  it("refuses a patch whose file names are missing or both /dev/null", () => {
+    const reason = "the patch creates, deletes or renames files; tracefix only edits existing files";
+    const nameless = ["@@ -1 +1 @@", "-a", "+b", ""].join("\n");
+    expect(checkPatch(analysis(nameless), ev("src/pricing.js"), DEFAULT_GATE)).toEqual({ ok: false, reason });
+    const nowhere = ["--- /dev/null", "+++ /dev/null", "@@ -1 +1 @@", "-a", "+b", ""].join("\n");
+    expect(checkPatch(analysis(nowhere), ev("src/pricing.js"), DEFAULT_GATE)).toEqual({ ok: false, reason });
+  });
+
+  it("strips only the leading a/ and b/ of a path, and ignores a header's timestamp", () => {
+    const nested = patchFor("lib/a/util.js").replace(
+      "+++ b/lib/a/util.js",
+      "+++ b/lib/a/util.js\t2026-11-20 10:00:00",
+    );
+    expect(checkPatch(analysis(nested), ev("lib/a/util.js"), DEFAULT_GATE)).toMatchObject({
+      ok: true,
+      files: [{ path: "lib/a/util.js" }],
+    });
+  });
+
+  it("takes a colon inside a path for part of a name, and a drive letter for outside", () => {
+    expect(checkPatch(analysis(patchFor("docs/a:b.md")), ev("docs/a:b.md"), DEFAULT_GATE)).toMatchObject({
+      ok: true,
+    });
+    expect(checkPatch(analysis(patchFor("C:/x.js")), ev("C:/x.js"), DEFAULT_GATE)).toEqual({
+      ok: false,
+      reason: "the patch reaches outside the repository (C:/x.js)",
+    });
+    expect(checkPatch(analysis(patchFor("/etc/passwd")), ev("/etc/passwd"), DEFAULT_GATE)).toEqual({
+      ok: false,
+      reason: "the patch reaches outside the repository (/etc/passwd)",
+    });
+  });
+
+  it("keeps every hunk of a multi-hunk patch, each on its own lines", () => {
+    const file = Array.from({ length: 30 }, (_, i) => `line ${i + 1}`).join("\n");
+    const patch = [
+      "--- a/src/pricing.js",
+      "+++ b/src/pricing.js",
+      "@@ -1,2 +1,2 @@",
+      "-line 1",
+      "+line one",
+      " line 2",
+      "@@ -29,2 +29,2 @@",
+      " line 29",
+      "-line 30",
+      "+line thirty",
+      "",
+    ].join("\n");
+    const decision = checkPatch(analysis(patch), ev("src/pricing.js"), DEFAULT_GATE);
+    if (!decision.ok) throw new Error(decision.reason);
+    const applied = applyFilePatches(decision.files, new Map([["src/pricing.js", file]]));
+    expect(applied).toEqual(
+      new Map([["src/pricing.js", file.replace("line 1\n", "line one\n").replace("line 30", "line thirty")]]),
+    );
+  });
+});
+
+describe("globMatch at its edges", () => {
+  it.each([
+    ["Dockerfile", "dockerfile", true],
+    ["Dockerfile", "Docker/compose/profile", false],
+    ["file?.txt", "file1.txt", true],
+    ["file?.txt", "file12.txt", false],
+    ["file?.txt", "file/.txt", false],
+  ])("%s against %s: %s", (pattern, path, expected) => {
+    expect(globMatch(pattern, path)).toBe(expected);
+  });
+});

@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { type FailureKind, UnconfirmedWriteError, writeOnce } from "../../src/actions/write-once.ts";
 
 class Failure extends Error {
@@ -183,5 +183,83 @@ describe("writeOnce", () => {
     await expect(writeOnce({ ...s, classify, lookDelaysMs: looks, attempts: 3 })).rejects.toThrow(
       "not_applied",
     );
+  });
+
+  describe("waits, on a fake clock", () => {
+    afterEach(() => {
+      vi.useRealTimers();
+    });
+
+    it("waits out a Retry-After of exactly the 30 s it tolerates, and no longer", async () => {
+      vi.useFakeTimers();
+      let writes = 0;
+      const attempt = writeOnce({
+        write: async () => {
+          writes += 1;
+          if (writes === 1) throw new Failure({ kind: "not_applied", waitMs: 30_000 });
+          return "made";
+        },
+        find: async () => null,
+        classify,
+        lookDelaysMs: looks,
+      });
+      await vi.advanceTimersByTimeAsync(29_999);
+      expect(writes).toBe(1);
+      await vi.advanceTimersByTimeAsync(1);
+      await expect(attempt).resolves.toEqual({ value: "made", recovered: false, writes: 2 });
+    });
+
+    it("looks only after each delay has passed", async () => {
+      vi.useFakeTimers();
+      let lookups = 0;
+      const attempt = writeOnce({
+        write: async () => {
+          throw new Failure(AMBIGUOUS);
+        },
+        find: async () => {
+          lookups += 1;
+          return "found";
+        },
+        classify,
+        lookDelaysMs: [1_000],
+      });
+      await vi.advanceTimersByTimeAsync(999);
+      expect(lookups).toBe(0);
+      await vi.advanceTimersByTimeAsync(1);
+      await expect(attempt).resolves.toEqual({ value: "found", recovered: true, writes: 1 });
+    });
+  });
+
+  it("does not repeat a write when no look was made at all", async () => {
+    const s = server(["lost", "ok"]);
+    await expect(writeOnce({ ...s, classify, lookDelaysMs: [] })).rejects.toBeInstanceOf(
+      UnconfirmedWriteError,
+    );
+    expect(s.made).toHaveLength(1);
+  });
+
+  it("does not repeat a write when the last look failed after an earlier one said absent", async () => {
+    let looks = 0;
+    let writes = 0;
+    const attempt = writeOnce({
+      write: async () => {
+        writes += 1;
+        throw new Failure(AMBIGUOUS);
+      },
+      find: async () => {
+        looks += 1;
+        if (looks === 1) return null;
+        throw new Error("search unavailable");
+      },
+      classify,
+      lookDelaysMs: [1, 1],
+    });
+    const error = await attempt.catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UnconfirmedWriteError);
+    expect((error as Error).message).toBe(
+      "the reply was lost (ambiguous) and the result could not be confirmed; not repeated, the next run looks again",
+    );
+    expect((error as Error).cause).toBeInstanceOf(Failure);
+    expect(writes).toBe(1);
   });
 });

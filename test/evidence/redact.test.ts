@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { leaks } from "../../bench/redaction.ts";
-import { Redactor } from "../../src/evidence/redact.ts";
+import { Redactor, redactGroup } from "../../src/evidence/redact.ts";
 import { CANARY, secretCorpus } from "../helpers/secrets.ts";
 
 // Test values are assembled at run time so the repository itself holds no secret-shaped strings.
@@ -211,5 +211,150 @@ describe("Redactor blanks key blocks in diffs line by line", () => {
       "a postgres://app:Xy7-secret@db/x b mongodb://${USER}:${PASS}@db/x",
     );
     expect(out).toBe("a [REDACTED:connection-string] b mongodb://${USER}:${PASS}@db/x");
+  });
+});
+
+describe("Redactor batches secretlint and masks exactly", () => {
+  // Slack tokens are found by secretlint's rules only, so these exercise the batch arithmetic.
+  const slack = (n: number) =>
+    ["xoxb", `12345678901${n}`, `123456789012${n}`, `AbCdEfGhIjKlMnOpQrStUvW${n}`].join("-");
+
+  it("cuts each secretlint finding back to its own text, two in one text included, across batches", async () => {
+    const big = "x".repeat(150 * 1024);
+    const texts = [
+      `first ${slack(1)}`,
+      "",
+      "plain",
+      `${slack(2)} then ${slack(3)} end`,
+      `${big} ${slack(4)}`,
+      `${big} ${slack(5)} tail`,
+      `last ${slack(6)}`,
+    ];
+    const redactor = new Redactor();
+    const out = await redactor.redactAll(texts);
+    expect(out).toEqual([
+      "first [REDACTED:slack]",
+      "",
+      "plain",
+      "[REDACTED:slack] then [REDACTED:slack] end",
+      `${big} [REDACTED:slack]`,
+      `${big} [REDACTED:slack] tail`,
+      "last [REDACTED:slack]",
+    ]);
+    expect(redactor.stats.byKind.slack).toBe(6);
+  });
+
+  it("never assembles a secret from the end of one text and the start of the next", async () => {
+    const token = slack(7);
+    const cut = 10;
+    const out = await new Redactor().redactAll([token.slice(0, cut), token.slice(cut)]);
+    expect(out).toEqual([token.slice(0, cut), token.slice(cut)]);
+  });
+
+  it("still redacts when the keep list holds an empty string", async () => {
+    expect(await new Redactor().redact(`x ${AWS_KEY}`, [""])).toBe("x [REDACTED:aws-key]");
+  });
+
+  it("restores the eleventh kept identifier and beyond", async () => {
+    const keep = Array.from({ length: 12 }, (_, i) => `keep-${i}-4111111111111111`);
+    const text = `${keep[11]} and ${keep[10]} and ${keep[1]}`;
+    expect(await new Redactor().redact(text, keep)).toBe(text);
+  });
+
+  it("keeps only what is really a git index line", async () => {
+    const redactor = new Redactor();
+    const lines = [
+      "index 4111111111111111..4000056655665556",
+      "index 4111111111111111..4000056655665556 100644",
+      "+x index 5555555555554444..4000056655665556",
+      "index 5555555555554444..4000056655665556 100644 4000056655665556",
+    ];
+    expect((await redactor.redactPreservingLines(lines.join("\n"))).split("\n")).toEqual([
+      lines[0],
+      lines[1],
+      "+x index [REDACTED:card-number]..[REDACTED:card-number]",
+      "index [REDACTED:card-number]..[REDACTED:card-number] 100644 [REDACTED:card-number]",
+    ]);
+  });
+
+  it("keeps a diff prefix on every line a multi-line secret covered, and none on the first", async () => {
+    const text = [
+      "+-----BEGIN RSA PRIVATE",
+      " KEY-----\n+MIIE+abc/def\n+-----END RSA PRIVATE",
+      " KEY-----",
+    ].join("");
+    expect(await new Redactor().redact(text)).toBe(
+      "+[REDACTED:private-key]\n+[REDACTED:private-key]\n+[REDACTED:private-key]",
+    );
+    const plain = [
+      "-----BEGIN RSA PRIVATE",
+      " KEY-----\nMIIE+abc/def\n-----END RSA PRIVATE",
+      " KEY-----",
+    ].join("");
+    expect(await new Redactor().redact(`a ${plain}`)).toBe(
+      "a [REDACTED:private-key]\n[REDACTED:private-key]\n[REDACTED:private-key]",
+    );
+  });
+
+  it("blanks a block's body line without taking a + or - inside it for a diff prefix", async () => {
+    const text = [
+      "-----BEGIN RSA PRIVATE",
+      " KEY-----\nMIIE+abc-def\n-----END RSA PRIVATE",
+      " KEY-----",
+    ].join("");
+    expect((await new Redactor().redactPreservingLines(text)).split("\n")).toEqual([
+      "[REDACTED:private-key]",
+      "[REDACTED:private-key]",
+      "[REDACTED:private-key]",
+    ]);
+  });
+
+  it("leaves a 16-digit run that fails Luhn alone", async () => {
+    expect(await new Redactor().redact("ref 4111111111111112 ok")).toBe("ref 4111111111111112 ok");
+  });
+
+  it("walks nulls, numbers and byte arrays in deep values without touching them", async () => {
+    const bytes = new Uint8Array([1, 2, 3]);
+    const out = await new Redactor().redactDeep({ a: null, n: 3, b: bytes, s: [`k ${AWS_KEY}`, true] });
+    expect(out).toEqual({ a: null, n: 3, b: bytes, s: ["k [REDACTED:aws-key]", true] });
+    expect(out.b).toBe(bytes);
+  });
+});
+
+describe("redactGroup", () => {
+  it("redacts the title, slug, message, every sample's text and attributes, and keeps the rest", async () => {
+    const group = {
+      title: `TypeError with ${AWS_KEY}`,
+      slug: "TypeError.f.1",
+      count: 3,
+      grouping: { message: `bad ${GITHUB}`, version: 1 },
+      samples: [
+        {
+          name: "GET /x",
+          message: `user dana@acme.example`,
+          stacktrace: `at f (${JWT})`,
+          traceId: "t1",
+          attributes: { "http.url": "https://admin:hunter2secret@x.example/", n: 1 },
+        },
+        { name: "GET /y", message: "fine", stacktrace: "", traceId: "t2", attributes: {} },
+      ],
+    };
+    const out = await redactGroup(group, new Redactor());
+    expect(out).toEqual({
+      title: "TypeError with [REDACTED:aws-key]",
+      slug: "TypeError.f.1",
+      count: 3,
+      grouping: { message: "bad [REDACTED:github-token]", version: 1 },
+      samples: [
+        {
+          name: "GET /x",
+          message: "user [REDACTED:email]",
+          stacktrace: "at f ([REDACTED:jwt])",
+          traceId: "t1",
+          attributes: { "http.url": "[REDACTED:connection-string]", n: 1 },
+        },
+        { name: "GET /y", message: "fine", stacktrace: "", traceId: "t2", attributes: {} },
+      ],
+    });
   });
 });

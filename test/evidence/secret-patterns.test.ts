@@ -218,3 +218,125 @@ describe("the patterns", () => {
     expect(PLACEHOLDER_PASSWORD.test(value)).toBe(false);
   });
 });
+
+describe("isSecretValue: each rule at its edge", () => {
+  it.each<[string, Partial<KeyValue>, boolean]>([
+    ["a masked identifier inside a value", { value: "ab\uE0000\uE001cd9" }, false],
+    ["a describing key with a trailing separator", { key: "token_name-", value: "abc123def" }, false],
+    ["the last segment of a three-part key", { key: "app.db.password", value: "hunter22x" }, true],
+    ["a $ inside a value is not a placeholder", { key: "password", value: "pa$$w0rd" }, true],
+    ["a code word followed by several punctuation marks", { key: "password", value: "none.." }, false],
+    [
+      "words after a digit are not a wordy header value",
+      { key: "password", separator: ": ", value: "9x-no-check" },
+      true,
+    ],
+    [
+      "a quote followed by more text is not a sentence",
+      { value: "Pa55-w0rd", quoted: true, after: '" ab' },
+      true,
+    ],
+    ["a sigil in the middle of a quoted value", { value: "abc#def", quoted: true, after: '"' }, true],
+    ["a quoted snake_case name", { value: "refresh_token", quoted: true, after: '"' }, false],
+    ["a quoted kebab-case name", { value: "user-to-server", quoted: true, after: '"' }, false],
+    ["a quoted camelCase name", { value: "installationToken", quoted: true, after: '"' }, false],
+    ["a slash inside a quoted value", { value: "ab12/cd34", quoted: true, after: '"' }, true],
+    ["a URL after other text", { value: "t0k3n-https://x", quoted: true, after: '"' }, true],
+    ["a URL holding credentials", { value: "https://u1:p2@host", quoted: true, after: '"' }, true],
+    ["an http callback URL", { value: "http://example.com/cb", quoted: true, after: '"' }, false],
+    ["punctuation later in what follows", { key: "password", value: "swordfish", after: " a;b" }, true],
+    ["a value that only ends in a member path", { key: "password", value: "-opts.token" }, true],
+    ["a member path followed by more", { key: "password", value: "opts.tok-en" }, true],
+    ["a three-part member path", { key: "password", value: "self.config.password", after: "" }, false],
+    ["a two-part member path ending the line", { key: "password", value: "options.token", after: "" }, false],
+    ["a bare word followed by more", { key: "password", value: "myVar-x" }, true],
+    ["a bare word after a dash", { key: "password", value: "-myVar" }, true],
+    ["a camelCase variable", { key: "password", value: "myVar" }, false],
+    ["a capitalised word is a literal", { key: "password", value: "Swordfish" }, true],
+    ["a CONSTANT", { key: "password", value: "SWORDFISH" }, false],
+    ["an assignment with two spaces", { key: "token", separator: "  = ", value: "element" }, false],
+    [
+      "a capitalised word in prose after key: word",
+      { key: "credential", separator: ": ", value: "Polling", after: " alw" },
+      false,
+    ],
+    [
+      "prose after two spaces",
+      { key: "credential", separator: ": ", value: "Polling", after: "  al" },
+      false,
+    ],
+    ["a word then a digit", { key: "credential", separator: ": ", value: "Polling", after: " 1x" }, true],
+    [
+      "a word with text further on",
+      { key: "credential", separator: ": ", value: "Polling", after: "x ab" },
+      true,
+    ],
+    [
+      "a word after = is not prose",
+      { key: "credential", separator: "=", value: "Polling", after: " alw" },
+      true,
+    ],
+    ["a fetch credentials mode", { key: "credentials", value: "same-origin", after: "" }, false],
+    ["key api_key", { key: "api_key", value: "abcd1234efgh" }, true],
+    ["key access_key", { key: "access_key", value: "abcd1234efgh" }, true],
+    ["key accesskey", { key: "accesskey", value: "abcd1234efgh" }, true],
+    ["key private_key", { key: "private_key", value: "abcd1234efgh" }, true],
+    ["key privatekey", { key: "privatekey", value: "abcd1234efgh" }, true],
+    ["key sessionid", { key: "sessionid", value: "abcd1234efgh" }, true],
+  ])("%s", (_, over, expected) => {
+    expect(isSecretValue(pair(over))).toBe(expected);
+  });
+
+  it("counts card lengths from 13 to 19 digits only", () => {
+    expect(luhnValid("411111111117")).toBe(false); // 12 digits, Luhn-valid
+    expect(luhnValid("41111111111111111115")).toBe(false); // 20 digits, Luhn-valid
+    expect(luhnValid("4007000000027")).toBe(true);
+    expect(luhnValid("6250000000000000005")).toBe(true);
+  });
+});
+
+describe("the patterns at their edges", () => {
+  const kindsIn = (text: string) =>
+    PATTERNS.filter(([, pattern]) => {
+      pattern.lastIndex = 0;
+      return pattern.test(text);
+    }).map(([kind]) => kind);
+
+  it.each([
+    ["api_key=Zq8mW3rT5yU1", "secret"],
+    ["accesskey=Zq8mW3rT5yU1", "secret"],
+    ["access_key=Zq8mW3rT5yU1", "secret"],
+    ["auth=Zq8mW3rT5yU1", "secret"],
+    ["privatekey=Zq8mW3rT5yU1", "secret"],
+    ["private_key=Zq8mW3rT5yU1", "secret"],
+    ["sessionid=Zq8mW3rT5yU1", "secret"],
+    ["session_id=Zq8mW3rT5yU1", "secret"],
+    ["password_prod=Zq8mW3rT5yU1", "secret"],
+    [["sk", "-", "a".repeat(24), "B1c2"].join(""), "api-key"],
+    ["Authorization: Bearer  abcdefghijklmnop1234", "bearer-token"],
+    ["to dana@mail.acme-corp.example ok", "email"],
+  ])("finds %s as %s", (text, kind) => {
+    expect(kindsIn(text)).toContain(kind);
+  });
+
+  it.each([
+    "Bearer authenticationisrequired",
+    "sprite@2x.cdn.net",
+    "sprite@12x.cdn.net",
+    "sprite@1.25x.cdn.net",
+    "avatar@cdn.jpg",
+    "page@site.htm",
+  ])("finds nothing in %s", (text) => {
+    expect(kindsIn(text)).toEqual([]);
+  });
+
+  it("takes the whole of a dotted email domain, and stops a key block at its END line", () => {
+    const email = PATTERNS.find(([kind]) => kind === "email")?.[1];
+    expect("to dana@mail.acme-corp.example ok".match(email ?? /x/g)).toEqual(["dana@mail.acme-corp.example"]);
+    const key = PATTERNS.find(([kind]) => kind === "private-key")?.[1];
+    const block = ["-----BEGIN RSA PRIVATE", " KEY-----\nMIIE\n-----END RSA PRIVATE", " KEY-----"].join("");
+    expect(`${block}\nafter`.match(key ?? /x/g)).toEqual([block]);
+    const ec = block.replace(/RSA/g, "EC");
+    expect(`${ec}\nafter`.match(key ?? /x/g)).toEqual([ec]);
+  });
+});

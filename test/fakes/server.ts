@@ -10,7 +10,12 @@ export type Fault =
    * The write is applied, then its reply is lost: a proxy's 502 after the write, a reset, or a
    * reply slower than the client's timeout. The client cannot tell whether anything happened.
    */
-  | { kind: "lost"; reply: "502" | "reset" | "slow"; ms?: number };
+  | { kind: "lost"; reply: "502" | "reset" | "slow"; ms?: number }
+  /**
+   * Something else happens first: the server awaits `run` (another client's writes, say) and then
+   * answers normally. It makes an overlap of two runs exact instead of a matter of timing.
+   */
+  | { kind: "before"; run: () => Promise<unknown> };
 
 const WRITE_METHODS = new Set(["POST", "PUT", "PATCH", "DELETE"]);
 
@@ -140,6 +145,7 @@ export async function startFakeServer(handler: FakeHandler): Promise<FakeServer>
         return;
       }
       if (fault.kind === "delay") await new Promise((resolve) => setTimeout(resolve, fault.ms));
+      if (fault.kind === "before") await fault.run();
       if (fault.kind === "truncate") {
         const reply = await handler(recorded, url);
         const text = JSON.stringify(reply.body);

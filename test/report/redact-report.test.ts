@@ -52,13 +52,20 @@ describe("the last redaction pass over the report", () => {
     },
   );
 
-  it("redacts the keys of a record the schema does not own", async () => {
+  it("redacts free text, and the keys and values of anything the schema does not describe", async () => {
     const group = sampleReportGroup();
+    const stray = { [CANARY.email]: { note: `key ${CANARY.awsKey}` }, list: [CANARY.email] };
     const [out] = await redactReportGroups(
-      [{ ...group, workItem: null, title: CANARY.email }],
+      [{ ...group, workItem: null, title: CANARY.email, stray } as typeof group],
       new Redactor(),
     );
     expect(out?.title).toBe("[REDACTED:email]");
+    expect((out as unknown as { stray: unknown }).stray).toEqual({
+      "[REDACTED:email]": { note: "key [REDACTED:aws-key]" },
+      list: ["[REDACTED:email]"],
+    });
+    // Keys the schema names are kept as they are, whatever they look like.
+    expect(Object.keys(out ?? {})).toEqual([...Object.keys(group), "stray"]);
   });
 });
 

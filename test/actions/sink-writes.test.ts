@@ -1,0 +1,464 @@
+import { join } from "node:path";
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { billingRegressionSha, buildDemoRepo, readDemoManifest } from "../../scripts/demo-repo.ts";
+import type { ActionInput } from "../../src/actions/action.ts";
+import { DEFAULT_GATE } from "../../src/actions/gate.ts";
+import {
+  fingerprintLabel,
+  type IncidentSettings,
+  linkPullRequest,
+  upsertIncident,
+} from "../../src/actions/incident.ts";
+import { LiveSink } from "../../src/actions/live-sink.ts";
+import { type DraftPullRequest, openDraftPullRequest } from "../../src/actions/pull-request.ts";
+import type { Analysis } from "../../src/analysis/analysis.ts";
+import { parseUnifiedDiff } from "../../src/evidence/diff.ts";
+import { readCommitFromCheckout } from "../../src/evidence/git.ts";
+import { createGitHubClient, type GitHubClient } from "../../src/evidence/github.ts";
+import { createJiraClient, type JiraClient } from "../../src/evidence/jira.ts";
+import { Redactor } from "../../src/evidence/redact.ts";
+import { type FakeGitHub, type FakeRepo, loadRepository, startFakeGitHub } from "../fakes/github.ts";
+import { adf, type FakeJira, startFakeJira } from "../fakes/jira.ts";
+import { FIX } from "../harness/world.ts";
+import { evidence } from "../helpers/evidence.ts";
+import { rankedGroupsOf } from "../helpers/groups.ts";
+import { exceptionSpan, PRICING_STACK } from "../helpers/spans.ts";
+import { useTempDirs } from "../helpers/tmp.ts";
+
+/**
+ * The write paths of the sink, in process (so mutation testing sees them), through Octokit and
+ * jira.js against the fakes. Overlapping runs are made exact with the fakes' `before` fault: the
+ * other run's writes complete right before ours reach the server.
+ */
+const REGRESSION = billingRegressionSha(readDemoManifest());
+const REPO = { owner: "acme", repo: "billing-service" };
+const SETTINGS: IncidentSettings = {
+  project: "OPS",
+  issueType: "Bug",
+  baseUrl: "https://acme.atlassian.net",
+  runId: "2026-11-21T06:00:00Z/abcd1234",
+  confirmLooksMs: [10, 30],
+};
+
+describe("the sink's writes, in process", () => {
+  const tempDir = useTempDirs();
+  let github: FakeGitHub;
+  let jira: FakeJira;
+  let octokit: GitHubClient;
+  let jiraClient: JiraClient;
+  let input: ActionInput;
+
+  // The demo repository is built and read once; each test gets its own copy of its objects.
+  let template: FakeRepo;
+  let found: Awaited<ReturnType<typeof readCommitFromCheckout>>;
+  beforeAll(async () => {
+    const repoDir = join(tempDir(), "repo");
+    buildDemoRepo(repoDir);
+    template = loadRepository(repoDir, "acme", "billing-service");
+    found = await readCommitFromCheckout(repoDir, REGRESSION);
+  });
+
+  beforeEach(async () => {
+    github = await startFakeGitHub({ token: "gh" });
+    github.repos.set("acme/billing-service", structuredClone(template));
+    jira = await startFakeJira({ email: "triage@acme.example", token: "jt" });
+    jira.issues.set("BILL-142", {
+      key: "BILL-142",
+      summary: "Discount codes",
+      status: "Done",
+      description: adf("Codes apply discounts"),
+    });
+    octokit = createGitHubClient({
+      token: "gh",
+      apiUrl: github.url,
+      timeoutMs: 2_000,
+      retries: 1,
+      retryAfterBaseMs: 5,
+      throttle: false,
+    });
+    jiraClient = createJiraClient({
+      baseUrl: jira.url,
+      user: "triage@acme.example",
+      apiToken: "jt",
+      onSchemaMismatch: "throw",
+    });
+    const { commit, diffText } = found;
+    const [group] = rankedGroupsOf([
+      exceptionSpan("TypeError", "Cannot read properties of undefined (reading 'SPRING10')", PRICING_STACK, {
+        resource: { "service.name": "billing-service", "build.commit_sha": REGRESSION },
+        attributes: { "work_tracker.issue_id": "BILL-142" },
+      }),
+    ]);
+    if (!group) throw new Error("no group");
+    input = {
+      group,
+      analysis: analysis(0.9),
+      evidence: evidence({
+        repository: "acme/billing-service",
+        repositorySource: "config",
+        commit,
+        files: parseUnifiedDiff(diffText),
+      }),
+      traceLinks: ["https://signoz.example/trace/1"],
+    };
+  });
+  afterEach(async () => {
+    await Promise.all([github.close(), jira.close()]);
+  });
+
+  const pulls = () => github.repos.get("acme/billing-service")?.pulls ?? [];
+  const writes = (server: FakeGitHub | FakeJira) => server.requests.filter((r) => r.method !== "GET");
+  const draft = (over: Partial<DraftPullRequest> = {}): DraftPullRequest => ({
+    repo: REPO,
+    fingerprint: input.group.fingerprint,
+    title: "fix(billing-service): guard a missing discount",
+    body: "the body",
+    labels: ["tracefix"],
+    files: [{ path: "src/pricing.js", patch: FIX }],
+    confirmLooksMs: [10, 30],
+    ...over,
+  });
+  const tickets = () => [...jira.issues.values()].filter((i) => i.key.startsWith("OPS-"));
+
+  describe("the draft PR", () => {
+    it("opens one draft PR on triage/<fingerprint> with its labels, and reports the existing one after", async () => {
+      const first = await openDraftPullRequest(octokit, draft());
+      expect(first).toMatchObject({ kind: "pull_request", status: "created" });
+      expect(first.reason).toBe(`draft PR #${pulls()[0]?.number} on triage/${input.group.fingerprint}`);
+      expect(pulls()).toEqual([
+        expect.objectContaining({
+          draft: true,
+          head: `triage/${input.group.fingerprint}`,
+          labels: ["tracefix"],
+        }),
+      ]);
+      const again = await openDraftPullRequest(octokit, draft());
+      expect(again).toMatchObject({
+        status: "skipped",
+        url: pulls()[0]?.html_url,
+        reason: `PR #${pulls()[0]?.number} (open) already exists for this fingerprint; tracefix never opens a second one`,
+      });
+      expect(pulls()).toHaveLength(1);
+    });
+
+    it("opens no second PR when another run wins the branch between our check and our write", async () => {
+      github.inject(
+        { kind: "before", run: () => openDraftPullRequest(octokit, draft()) },
+        { match: (r) => r.method === "POST" && r.path.endsWith("/git/refs"), times: 1 },
+      );
+      const ours = await openDraftPullRequest(octokit, draft());
+      expect(pulls()).toHaveLength(1);
+      expect(ours).toMatchObject({ status: "skipped", reason: expect.stringMatching(/already exists/) });
+    });
+
+    it("opens no second PR when another run wins the pull request itself", async () => {
+      github.inject(
+        { kind: "before", run: () => openDraftPullRequest(octokit, draft()) },
+        { match: (r) => r.method === "POST" && r.path.endsWith("/pulls"), times: 1 },
+      );
+      const ours = await openDraftPullRequest(octokit, draft());
+      expect(pulls()).toHaveLength(1);
+      expect(ours).toMatchObject({ status: "skipped", url: pulls()[0]?.html_url });
+    });
+
+    it("never writes over a branch that holds someone else's commit", async () => {
+      const repo = github.repos.get("acme/billing-service");
+      const main = repo?.git?.branches.get("main") ?? "";
+      repo?.git?.branches.set(`triage/${input.group.fingerprint}`, main);
+      const result = await openDraftPullRequest(octokit, draft());
+      expect(result).toEqual({
+        kind: "pull_request",
+        status: "skipped",
+        reason: `branch triage/${input.group.fingerprint} exists with commits tracefix did not make; it is never force-pushed`,
+      });
+      expect(pulls()).toHaveLength(0);
+    });
+
+    it("reuses its own branch left by a run that died before the PR", async () => {
+      github.inject(
+        { kind: "status", status: 422, body: { message: "Validation Failed" } },
+        {
+          match: (r) => r.method === "POST" && r.path.endsWith("/pulls"),
+          times: 1,
+        },
+      );
+      await expect(openDraftPullRequest(octokit, draft())).rejects.toMatchObject({ status: 422 });
+      const refsBefore = writes(github).filter((r) => r.path.endsWith("/git/refs")).length;
+      const result = await openDraftPullRequest(octokit, draft());
+      expect(result.status).toBe("created");
+      expect(writes(github).filter((r) => r.path.endsWith("/git/refs")).length).toBe(refsBefore);
+      expect(pulls()).toHaveLength(1);
+    });
+
+    it("finds the PR whose create reply was lost instead of opening another", async () => {
+      github.inject(
+        { kind: "lost", reply: "502" },
+        {
+          match: (r) => r.method === "POST" && r.path.endsWith("/pulls"),
+          times: 1,
+        },
+      );
+      const result = await openDraftPullRequest(octokit, draft());
+      expect(result).toMatchObject({
+        status: "created",
+        reason: expect.stringMatching(/the reply was lost; found by its branch\)$/),
+      });
+      expect(pulls()).toHaveLength(1);
+    });
+
+    it("refuses when the code has moved on since the patch was written", async () => {
+      const moved = FIX.replace("if (!discount) return subtotalCents;", "if (!discount) return 0;");
+      const result = await openDraftPullRequest(
+        octokit,
+        draft({ files: [{ path: "src/pricing.js", patch: moved }] }),
+      );
+      expect(result).toMatchObject({
+        status: "skipped",
+        reason: expect.stringMatching(/the code has moved on$/),
+      });
+      expect(writes(github)).toEqual([]);
+    });
+
+    it("still reports the PR when only its labels fail", async () => {
+      github.inject(
+        { kind: "status", status: 403, body: { message: "Resource not accessible" } },
+        {
+          match: (r) => r.method === "POST" && r.path.endsWith("/labels"),
+          times: 1,
+        },
+      );
+      const result = await openDraftPullRequest(octokit, draft());
+      expect(result).toMatchObject({
+        status: "created",
+        url: pulls()[0]?.html_url,
+        reason: expect.stringMatching(/^draft PR #\d+ opened; labels not added \(/),
+      });
+      expect(await openDraftPullRequest(octokit, draft({ labels: [] }))).toMatchObject({ status: "skipped" });
+    });
+  });
+
+  describe("the incident ticket", () => {
+    it("creates one ticket with the fingerprint label, linked to the work item, then comments on later nights", async () => {
+      const first = await upsertIncident(jiraClient, SETTINGS, input, "none: confidence too low");
+      expect(first.result).toMatchObject({
+        kind: "incident",
+        status: "created",
+        url: `https://acme.atlassian.net/browse/${first.key}`,
+        reason: `${first.key} created`,
+      });
+      expect(tickets()).toHaveLength(1);
+      expect(tickets()[0]?.labels).toEqual(["tracefix", fingerprintLabel(input.group.fingerprint)]);
+      const linkWrites = writes(jira).filter((r) => r.path.endsWith("/issueLink"));
+      expect(linkWrites.map((r) => JSON.parse(r.body))).toEqual([
+        { type: { name: "Relates" }, inwardIssue: { key: first.key }, outwardIssue: { key: "BILL-142" } },
+      ]);
+      const second = await upsertIncident(jiraClient, { ...SETTINGS, runId: "night-2" }, input, "");
+      expect(second).toEqual({
+        key: first.key,
+        result: {
+          kind: "incident",
+          status: "updated",
+          url: `https://acme.atlassian.net/browse/${first.key}`,
+          reason: `comment added to ${first.key}`,
+        },
+      });
+      expect(tickets()).toHaveLength(1);
+      expect(JSON.stringify(jira.added.get(first.key ?? ""))).toContain("tracefix run night-2");
+    });
+
+    it("calls a comment on a resolved ticket a regression", async () => {
+      const { key } = await upsertIncident(jiraClient, SETTINGS, input, "");
+      const ticket = jira.issues.get(key ?? "");
+      if (ticket) Object.assign(ticket, { status: "Done", statusCategory: "done" });
+      const again = await upsertIncident(jiraClient, { ...SETTINGS, runId: "night-2" }, input, "");
+      expect(again.result.reason).toBe(`recurrence: ${key} was Done; regression comment added`);
+      expect(JSON.stringify(jira.added.get(key ?? ""))).toContain("Regression: ");
+    });
+
+    it("says so on its own ticket, and points at the older one, when an overlapping run created first", async () => {
+      jira.inject(
+        { kind: "before", run: () => upsertIncident(jiraClient, { ...SETTINGS, runId: "other" }, input, "") },
+        { match: (r) => r.method === "POST" && r.path === "/rest/api/3/issue", times: 1 },
+      );
+      const ours = await upsertIncident(jiraClient, SETTINGS, input, "");
+      const [older, mine] = tickets();
+      expect(tickets()).toHaveLength(2);
+      expect(ours).toEqual({
+        key: older?.key,
+        result: {
+          kind: "incident",
+          status: "updated",
+          url: `https://acme.atlassian.net/browse/${older?.key}`,
+          reason: `overlapping run: ${mine?.key} duplicates ${older?.key} and says so`,
+        },
+      });
+      expect(JSON.stringify(jira.added.get(mine?.key ?? ""))).toContain(
+        `an overlapping tracefix run opened ${older?.key} for the same fingerprint first`,
+      );
+      // The next night finds and updates the older ticket only.
+      const next = await upsertIncident(jiraClient, { ...SETTINGS, runId: "night-2" }, input, "");
+      expect(next.key).toBe(older?.key);
+    });
+
+    it("keeps the ticket when the work item cannot be linked, and says why", async () => {
+      jira.inject(
+        { kind: "status", status: 404, body: { errorMessages: ["Issue does not exist"] } },
+        {
+          match: (r) => r.method === "POST" && r.path.endsWith("/issueLink"),
+          times: 1,
+        },
+      );
+      const { result } = await upsertIncident(jiraClient, SETTINGS, input, "");
+      expect(result.status).toBe("created");
+      expect(result.reason).toMatch(/^OPS-\d+ created; could not link BILL-142 \(/);
+    });
+
+    it("refuses to create blind when the search answers without an issue list", async () => {
+      jira.inject(
+        { kind: "status", status: 200, body: { nextPageToken: null } },
+        {
+          match: (r) => r.path.includes("/search/jql"),
+          times: 5,
+        },
+      );
+      const lenient = createJiraClient({
+        baseUrl: jira.url,
+        user: "triage@acme.example",
+        apiToken: "jt",
+        onSchemaMismatch: "silent",
+      });
+      await expect(upsertIncident(lenient, SETTINGS, input, "")).rejects.toThrow(
+        /no issue list; not creating a ticket blind/,
+      );
+      expect(tickets()).toHaveLength(0);
+    });
+
+    it("keeps one remote link to the PR over three nights (a stable globalId)", async () => {
+      const { key } = await upsertIncident(jiraClient, SETTINGS, input, "");
+      for (let night = 0; night < 3; night++)
+        await linkPullRequest(
+          jiraClient,
+          key ?? "",
+          input.group.fingerprint,
+          "https://github.com/acme/billing-service/pull/101",
+          "Draft fix",
+        );
+      const bodies = writes(jira)
+        .filter((r) => r.path.endsWith("/remotelink"))
+        .map((r) => JSON.parse(r.body) as { globalId: string });
+      expect(new Set(bodies.map((b) => b.globalId))).toEqual(
+        new Set([`tracefix-pr-${input.group.fingerprint}`]),
+      );
+      expect(bodies).toHaveLength(3);
+    });
+  });
+
+  describe("the live sink", () => {
+    const sink = () =>
+      new LiveSink({
+        github: octokit,
+        jira: jiraClient,
+        incident: SETTINGS,
+        gate: DEFAULT_GATE,
+        labels: ["tracefix"],
+        redactor: new Redactor(),
+        confirmLooksMs: [10, 30],
+      });
+
+    it("writes the ticket, then the draft PR that links it, then the ticket's link to the PR", async () => {
+      const [ticket, pr] = await sink().act(input);
+      expect(ticket).toMatchObject({ kind: "incident", status: "created" });
+      expect(pr).toMatchObject({ kind: "pull_request", status: "created", url: pulls()[0]?.html_url });
+      expect(pulls()[0]?.body).toContain(ticket?.url ?? "missing");
+      expect(pulls()[0]?.title).toBe(
+        "fix(billing-service): A discount code without a matching discount crashes pricing",
+      );
+      const order = [...writes(jira), ...writes(github)]
+        .sort((a, b) => a.receivedAt - b.receivedAt)
+        .map((r) => `${r.method} ${r.path.replace(/OPS-\d+/g, "N")}`)
+        .filter((line) => /issue$|pulls$|remotelink$/.test(line));
+      expect(order).toEqual([
+        "POST /rest/api/3/issue",
+        "POST /repos/acme/billing-service/pulls",
+        "POST /rest/api/3/issue/N/remotelink",
+      ]);
+    });
+
+    it("holds the PR back when the ticket fails: a PR never goes out without its ticket", async () => {
+      jira.inject(
+        { kind: "status", status: 400, body: { errorMessages: ["bad"], errors: {} } },
+        {
+          match: (r) => r.method === "POST" && r.path === "/rest/api/3/issue",
+          times: 1,
+        },
+      );
+      const results = await sink().act(input);
+      expect(results).toEqual([
+        { kind: "incident", status: "failed", reason: expect.stringMatching(/^Jira HTTP 400: /) },
+        {
+          kind: "pull_request",
+          status: "skipped",
+          reason: "the incident ticket failed; the PR waits for the next run",
+        },
+      ]);
+      expect(pulls()).toHaveLength(0);
+    });
+
+    it("opens the ticket but no PR when the gate refuses, giving the gate's reason", async () => {
+      const [ticket, pr] = await sink().act({ ...input, analysis: analysis(0.5) });
+      expect(ticket?.status).toBe("created");
+      expect(pr).toEqual({
+        kind: "pull_request",
+        status: "skipped",
+        reason: expect.stringMatching(/confidence 0\.5 is below the 0\.75 needed for a PR/),
+      });
+      expect(JSON.stringify(tickets()[0]?.description)).toContain("none: ");
+      expect(pulls()).toHaveLength(0);
+    });
+
+    it("reports a failed PR as failed, keeping the ticket", async () => {
+      github.inject(
+        { kind: "status", status: 404, body: { message: "Not Found" } },
+        {
+          match: (r) => r.method === "GET" && r.path === "/repos/acme/billing-service",
+          times: 1,
+        },
+      );
+      const [ticket, pr] = await sink().act(input);
+      expect(ticket?.status).toBe("created");
+      expect(pr).toMatchObject({
+        kind: "pull_request",
+        status: "failed",
+        reason: expect.stringMatching(/^GitHub HTTP 404: /),
+      });
+    });
+
+    it("keeps the PR and says the next run retries when the ticket's link to it fails", async () => {
+      jira.inject(
+        { kind: "status", status: 400, body: { errorMessages: ["no"], errors: {} } },
+        {
+          match: (r) => r.path.endsWith("/remotelink"),
+          times: 5,
+        },
+      );
+      const [, pr] = await sink().act(input);
+      expect(pr?.status).toBe("created");
+      expect(pr?.reason).toMatch(/; ticket link failed \(Jira HTTP 400: .*\), the next run retries it$/);
+    });
+  });
+});
+
+function analysis(confidence: number): Analysis {
+  return {
+    analyst: "claude",
+    summary: "A discount code without a matching discount crashes pricing. More detail follows.",
+    rootCause: "customer.discounts is undefined for customers without negotiated discounts",
+    confidence,
+    category: "code_regression",
+    suspect: { commitSha: REGRESSION, path: "src/pricing.js", line: 7, why: "changed line" },
+    violatedCriteria: [],
+    evidence: [],
+    investigationSteps: [],
+    fix: { rationale: "guard the lookup", patch: FIX },
+  };
+}

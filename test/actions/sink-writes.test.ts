@@ -1,17 +1,25 @@
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { billingRegressionSha, buildDemoRepo, readDemoManifest } from "../../scripts/demo-repo.ts";
 import type { ActionInput } from "../../src/actions/action.ts";
 import { DEFAULT_GATE } from "../../src/actions/gate.ts";
 import {
+  classifyJiraFailure,
   fingerprintLabel,
   type IncidentSettings,
   linkPullRequest,
   upsertIncident,
 } from "../../src/actions/incident.ts";
 import { LiveSink } from "../../src/actions/live-sink.ts";
-import { type DraftPullRequest, openDraftPullRequest } from "../../src/actions/pull-request.ts";
+import {
+  classifyGitHubFailure,
+  type DraftPullRequest,
+  openDraftPullRequest,
+} from "../../src/actions/pull-request.ts";
 import type { Analysis } from "../../src/analysis/analysis.ts";
+import { adfToMarkdown } from "../../src/evidence/adf.ts";
 import { parseUnifiedDiff } from "../../src/evidence/diff.ts";
 import { readCommitFromCheckout } from "../../src/evidence/git.ts";
 import { createGitHubClient, type GitHubClient } from "../../src/evidence/github.ts";
@@ -237,6 +245,170 @@ describe("the sink's writes, in process", () => {
     });
   });
 
+  describe("the draft PR at its edges", () => {
+    const git = () => {
+      const store = github.repos.get("acme/billing-service")?.git;
+      if (!store) throw new Error("no git store");
+      return store;
+    };
+    const branch = () => `triage/${input.group.fingerprint}`;
+
+    it("commits the patched file, and only it, on top of the default branch, with its marker", async () => {
+      const base = git().branches.get("main") ?? "";
+      await openDraftPullRequest(octokit, draft());
+      const head = git().commits.get(git().branches.get(branch()) ?? "");
+      expect(head?.parents).toEqual([base]);
+      expect(head?.message).toBe(
+        `fix(billing-service): guard a missing discount\n\ntracefix-fingerprint: ${input.group.fingerprint}`,
+      );
+      const before = git().trees.get(git().commits.get(base)?.tree ?? "");
+      const after = git().trees.get(head?.tree ?? "");
+      const changed = [...(after?.keys() ?? [])].filter((path) => after?.get(path) !== before?.get(path));
+      expect(changed).toEqual(["src/pricing.js"]);
+      expect(after?.get("src/pricing.js")).toContain("customer.discounts?.[customer.discountCode]");
+    });
+
+    it("never opens a second PR when the first was closed", async () => {
+      await openDraftPullRequest(octokit, draft());
+      const first = pulls()[0];
+      if (first) first.state = "closed";
+      expect(await openDraftPullRequest(octokit, draft())).toMatchObject({
+        status: "skipped",
+        reason: expect.stringMatching(/^PR #\d+ \(closed\) already exists/),
+      });
+      expect(pulls()).toHaveLength(1);
+    });
+
+    it("is not put off by another fingerprint's PR", async () => {
+      await openDraftPullRequest(octokit, draft({ fingerprint: "0000000000000001" }));
+      expect(await openDraftPullRequest(octokit, draft())).toMatchObject({ status: "created" });
+      expect(pulls()).toHaveLength(2);
+    });
+
+    it("takes a branch commit that only mentions the fingerprint for someone else's", async () => {
+      const main = git().branches.get("main") ?? "";
+      const sha = "f".repeat(40);
+      git().commits.set(sha, {
+        tree: git().commits.get(main)?.tree ?? "",
+        message: `Manual fix for ${input.group.fingerprint}`,
+        parents: [main],
+      });
+      git().branches.set(branch(), sha);
+      expect(await openDraftPullRequest(octokit, draft())).toMatchObject({
+        status: "skipped",
+        reason: expect.stringMatching(/with commits tracefix did not make/),
+      });
+    });
+
+    it("backs off when someone else's branch appears while this run creates it", async () => {
+      const main = git().branches.get("main") ?? "";
+      github.inject(
+        {
+          kind: "before",
+          run: async () => {
+            git().branches.set(branch(), main);
+          },
+        },
+        { match: (r) => r.method === "POST" && r.path.endsWith("/git/refs") },
+      );
+      expect(await openDraftPullRequest(octokit, draft())).toEqual({
+        kind: "pull_request",
+        status: "skipped",
+        reason: `branch ${branch()} appeared while this run was creating it`,
+      });
+      expect(pulls()).toHaveLength(0);
+    });
+
+    it.each([
+      [
+        "the branch",
+        (r: { method: string; path: string }) => r.method === "POST" && r.path.endsWith("/git/refs"),
+      ],
+      [
+        "the pull request",
+        (r: { method: string; path: string }) => r.method === "POST" && r.path.endsWith("/pulls"),
+      ],
+      [
+        "the branch lookup",
+        (r: { method: string; path: string }) =>
+          r.method === "GET" && decodeURIComponent(r.path).includes("/git/ref/heads/triage"),
+      ],
+    ])("fails instead of guessing when GitHub refuses %s outright", async (_, match) => {
+      github.inject(
+        { kind: "status", status: 403, body: { message: "Resource not accessible by integration" } },
+        { match },
+      );
+      await expect(openDraftPullRequest(octokit, draft())).rejects.toMatchObject({ status: 403 });
+      expect(pulls()).toHaveLength(0);
+    });
+
+    it("adds no labels when there are none to add", async () => {
+      await openDraftPullRequest(octokit, draft({ labels: [] }));
+      expect(writes(github).filter((r) => r.path.endsWith("/labels"))).toEqual([]);
+    });
+
+    it("reports the labels' failure in its reason, with GitHub's message", async () => {
+      github.inject(
+        { kind: "status", status: 403, body: { message: "Resource not accessible" } },
+        {
+          match: (r) => r.method === "POST" && r.path.endsWith("/labels"),
+        },
+      );
+      const result = await openDraftPullRequest(octokit, draft());
+      expect(result).toEqual({
+        kind: "pull_request",
+        status: "created",
+        url: pulls()[0]?.html_url,
+        reason: expect.stringMatching(/^draft PR #\d+ opened; labels not added \(Resource not accessible/),
+      });
+    });
+
+    it("finds the PR whose create reply was unreadable by its branch", async () => {
+      github.inject({ kind: "truncate" }, { match: (r) => r.method === "POST" && r.path.endsWith("/pulls") });
+      expect(await openDraftPullRequest(octokit, draft())).toMatchObject({
+        status: "created",
+        reason: expect.stringMatching(/found by its branch\)$/),
+      });
+      expect(pulls()).toHaveLength(1);
+    });
+
+    it("refuses a patch to a file the default branch no longer has", async () => {
+      const patch = FIX.replaceAll("src/pricing.js", "src/gone.js");
+      expect(await openDraftPullRequest(octokit, draft({ files: [{ path: "src/gone.js", patch }] }))).toEqual(
+        {
+          kind: "pull_request",
+          status: "skipped",
+          reason: "src/gone.js does not exist at the base at the head of main; the code has moved on",
+        },
+      );
+    });
+
+    it("sorts GitHub's failures into refused, surely not applied and maybe applied", async () => {
+      const once = createGitHubClient({
+        token: "gh",
+        apiUrl: github.url,
+        timeoutMs: 2_000,
+        retries: 0,
+        throttle: false,
+      });
+      const failure = async (fault: Parameters<FakeGitHub["inject"]>[0]) => {
+        github.inject(fault, { match: (r) => r.path === "/repos/acme/billing-service" });
+        return once.rest.repos.get(REPO).then(
+          () => null,
+          (error: unknown) => classifyGitHubFailure(error),
+        );
+      };
+      expect(await failure({ kind: "status", status: 429, retryAfterSeconds: 2 })).toEqual({
+        kind: "not_applied",
+        waitMs: 2_000,
+      });
+      expect(await failure({ kind: "status", status: 429 })).toEqual({ kind: "not_applied", waitMs: 1_000 });
+      expect(await failure({ kind: "status", status: 500 })).toEqual({ kind: "ambiguous" });
+      expect(await failure({ kind: "status", status: 422 })).toEqual({ kind: "final" });
+      expect(await failure({ kind: "reset" })).toEqual({ kind: "ambiguous" });
+    });
+  });
+
   describe("the incident ticket", () => {
     it("creates one ticket with the fingerprint label, linked to the work item, then comments on later nights", async () => {
       const first = await upsertIncident(jiraClient, SETTINGS, input, "none: confidence too low");
@@ -353,6 +525,215 @@ describe("the sink's writes, in process", () => {
     });
   });
 
+  describe("what the ticket says", () => {
+    it("holds the writeup, the occurrences, the criteria, the traces and how to reproduce", async () => {
+      const withEverything = {
+        ...input,
+        analysis: { ...analysis(0.9), violatedCriteria: ["Codes apply discounts"] },
+        evidence: {
+          ...input.evidence,
+          pullRequest: {
+            number: 142,
+            title: "Discount codes",
+            url: "https://github.com/acme/billing-service/pull/142",
+            body: "",
+            branch: "feature/BILL-142",
+            author: "dana",
+            mergedAt: null,
+          },
+        },
+      } as ActionInput;
+      const { key } = await upsertIncident(jiraClient, SETTINGS, withEverything, "none: low");
+      const { group } = input;
+      expect(adfToMarkdown(jira.issues.get(key ?? "")?.description)).toBe(
+        [
+          "**Summary: **A discount code without a matching discount crashes pricing. More detail follows.",
+          "",
+          "## Root cause",
+          "",
+          "customer.discounts is undefined for customers without negotiated discounts",
+          "",
+          "Confidence 0.9 · category code_regression · analyst claude",
+          "",
+          "## Occurrences",
+          "",
+          "- **Count: **`1`",
+          "- **First seen: **`2026-11-20T10:00:00.000Z`",
+          "- **Last seen: **`2026-11-20T10:00:00.000Z`",
+          "- **Service: **`billing-service`",
+          `- **Commit: **\`${REGRESSION}\``,
+          "- **Introduced by: **[#142 Discount codes](https://github.com/acme/billing-service/pull/142)",
+          "- **Fix PR: **none: low",
+          "",
+          "## Violated acceptance criteria",
+          "",
+          "- Codes apply discounts",
+          "",
+          "## Sample traces",
+          "",
+          "- [https://signoz.example/trace/1](https://signoz.example/trace/1)",
+          "",
+          "## Reproduce",
+          "",
+          "Input from the newest sample span:",
+          "",
+          "- `work_tracker.issue_id = BILL-142`",
+          "",
+          "First in-app frames:",
+          "",
+          "```",
+          "TypeError: Cannot read properties of undefined (reading 'SPRING10')",
+          "at applyDiscount (/srv/billing-service/src/pricing.js:7)",
+          "at invoiceTotal (/srv/billing-service/src/pricing.js:14)",
+          "at handle (/srv/billing-service/src/handlers.js:9)",
+          "```",
+          "",
+          `Fingerprint ${group.fingerprint} (grouping v1). Opened by tracefix; reruns comment here instead of opening another ticket.`,
+        ].join("\n"),
+      );
+      expect(jira.issues.get(key ?? "")?.summary).toBe(`[tracefix] billing-service: ${group.title}`);
+    });
+
+    it("leaves out what there is none of, and cuts a long summary to Jira's limit", async () => {
+      const [bare] = rankedGroupsOf([
+        exceptionSpan("Error", "x".repeat(400), "", { resource: { "service.name": "billing-service" } }),
+      ]);
+      if (!bare) throw new Error("no group");
+      const { key } = await upsertIncident(
+        jiraClient,
+        SETTINGS,
+        { group: bare, analysis: analysis(0.2), evidence: evidence(), traceLinks: [] },
+        "",
+      );
+      const ticket = jira.issues.get(key ?? "");
+      const text = adfToMarkdown(ticket?.description);
+      expect(text).toContain("- **Commit: **`unknown`");
+      for (const absent of ["Introduced by", "Violated acceptance criteria", "Sample traces", "Reproduce"])
+        expect(text).not.toContain(absent);
+      expect(ticket?.summary.length).toBe(250);
+      expect(writes(jira).filter((r) => r.path.endsWith("/issueLink"))).toEqual([]);
+    });
+
+    it("says how often it happened again, and on which commit", async () => {
+      const { key } = await upsertIncident(jiraClient, SETTINGS, input, "");
+      await upsertIncident(jiraClient, { ...SETTINGS, runId: "night-2" }, input, "");
+      expect(adfToMarkdown(jira.added.get(key ?? "")?.[0])).toBe(
+        "**Still happening: **1 more occurrence(s) between 2026-11-20T10:00:00.000Z and 2026-11-20T10:00:00.000Z" +
+          ` on commit ${REGRESSION.slice(0, 12)} (tracefix nightly run).\n\ntracefix run night-2`,
+      );
+    });
+
+    it("links to the ticket under the configured site, however many slashes end it", async () => {
+      const { result } = await upsertIncident(
+        jiraClient,
+        { ...SETTINGS, baseUrl: "https://acme.atlassian.net//" },
+        input,
+        "",
+      );
+      expect(result.url).toMatch(/^https:\/\/acme\.atlassian\.net\/browse\/OPS-\d+$/);
+    });
+  });
+
+  describe("tickets whose replies are lost or odd", () => {
+    it("finds a comment whose reply was lost by its run marker, and writes it once", async () => {
+      const { key } = await upsertIncident(jiraClient, SETTINGS, input, "");
+      jira.inject(
+        { kind: "lost", reply: "502" },
+        { match: (r) => r.method === "POST" && r.path.endsWith("/comment") },
+      );
+      await upsertIncident(jiraClient, { ...SETTINGS, runId: "night-2" }, input, "");
+      expect(jira.added.get(key ?? "")).toHaveLength(1);
+    });
+
+    it("finds a link whose reply was lost among the ticket's links, and links once", async () => {
+      jira.inject(
+        { kind: "lost", reply: "502" },
+        { match: (r) => r.method === "POST" && r.path.endsWith("/issueLink") },
+      );
+      const { result, key } = await upsertIncident(jiraClient, SETTINGS, input, "");
+      expect(result.reason).toBe(`${key} created`);
+      expect(writes(jira).filter((r) => r.path.endsWith("/issueLink"))).toHaveLength(1);
+    });
+
+    it("finds a ticket whose create reply was unreadable by its label", async () => {
+      jira.inject(
+        { kind: "truncate" },
+        { match: (r) => r.method === "POST" && r.path === "/rest/api/3/issue" },
+      );
+      const { result } = await upsertIncident(jiraClient, SETTINGS, input, "");
+      expect(result.reason).toMatch(/^OPS-1 created \(the reply was lost; found by its label\)/);
+      expect(tickets()).toHaveLength(1);
+    });
+
+    it("waits out a rate-limited search instead of failing the ticket", async () => {
+      jira.inject(
+        { kind: "status", status: 429, retryAfterSeconds: 0 },
+        { match: (r) => r.path.endsWith("/search/jql") },
+      );
+      const { result } = await upsertIncident(jiraClient, SETTINGS, input, "");
+      expect(result.status).toBe("created");
+    });
+
+    it("does not take a search hit without the exact label for its ticket", async () => {
+      jira.issues.set("OPS-90", {
+        key: "OPS-90",
+        summary: "other",
+        status: "To Do",
+        labels: ["tracefix-other"],
+      });
+      jira.inject(
+        {
+          kind: "status",
+          status: 200,
+          body: {
+            issues: [
+              { id: "10090", key: "OPS-90", fields: { labels: ["tracefix-other"], summary: "other" } },
+            ],
+            isLast: true,
+          },
+        },
+        { match: (r) => r.path.endsWith("/search/jql") },
+      );
+      const { result } = await upsertIncident(jiraClient, SETTINGS, input, "");
+      expect(result.status).toBe("created");
+      expect(result.url).not.toContain("OPS-90");
+    });
+
+    it("sorts Jira's failures into refused, surely not applied and maybe applied", async () => {
+      const failure = async (fault: Parameters<FakeJira["inject"]>[0]) => {
+        jira.inject(fault, { match: (r) => r.path.endsWith("/myself") });
+        return jiraClient.myself.getCurrentUser().then(
+          () => null,
+          (error: unknown) => classifyJiraFailure(error),
+        );
+      };
+      expect(await failure({ kind: "status", status: 429, retryAfterSeconds: 2 })).toEqual({
+        kind: "not_applied",
+        waitMs: 2_000,
+      });
+      expect(await failure({ kind: "status", status: 503 })).toEqual({ kind: "ambiguous" });
+      expect(await failure({ kind: "status", status: 400 })).toEqual({ kind: "final" });
+      expect(await failure({ kind: "reset" })).toEqual({ kind: "ambiguous" });
+      // A port that was just freed: the connection is refused, so the request never left.
+      const spare = createServer();
+      await new Promise<void>((resolve) => spare.listen(0, "127.0.0.1", resolve));
+      const { port } = spare.address() as AddressInfo;
+      await new Promise((resolve) => spare.close(resolve));
+      const closed = createJiraClient({
+        baseUrl: `http://127.0.0.1:${port}`,
+        user: "triage@acme.example",
+        apiToken: "t",
+      });
+      expect(
+        await closed.myself.getCurrentUser().then(
+          () => null,
+          (error: unknown) => classifyJiraFailure(error),
+        ),
+      ).toEqual({ kind: "not_applied", waitMs: 500 });
+      expect(classifyJiraFailure(new Error("unreadable"))).toEqual({ kind: "ambiguous" });
+    });
+  });
+
   describe("the live sink", () => {
     const sink = () =>
       new LiveSink({
@@ -444,6 +825,38 @@ describe("the sink's writes, in process", () => {
       const [, pr] = await sink().act(input);
       expect(pr?.status).toBe("created");
       expect(pr?.reason).toMatch(/; ticket link failed \(Jira HTTP 400: .*\), the next run retries it$/);
+    });
+
+    it("tells the ticket a PR is on its way when the gate allows one, and names the link after the slug", async () => {
+      await sink().act(input);
+      expect(adfToMarkdown(tickets()[0]?.description)).toContain(
+        "- **Fix PR: **a draft PR is proposed (linked below when opened)",
+      );
+      const link = writes(jira).find((r) => r.path.endsWith("/remotelink"));
+      expect(JSON.parse(link?.body ?? "{}")).toMatchObject({
+        object: { url: pulls()[0]?.html_url, title: `Draft fix for ${input.group.slug}` },
+      });
+    });
+
+    it("opens no PR without a repository, and says so", async () => {
+      const [, pr] = await sink().act({ ...input, evidence: { ...input.evidence, repository: null } });
+      expect(pr).toEqual({ kind: "pull_request", status: "skipped", reason: "no repository for the PR" });
+    });
+
+    it("links nothing when the PR was skipped without a URL", async () => {
+      const moved = FIX.replace("if (!discount) return subtotalCents;", "if (!discount) return 0;");
+      const [, pr] = await sink().act({
+        ...input,
+        analysis: { ...analysis(0.9), fix: { rationale: "r", patch: moved } },
+      });
+      expect(pr?.status).toBe("skipped");
+      expect(writes(jira).filter((r) => r.path.endsWith("/remotelink"))).toEqual([]);
+    });
+
+    it("titles the PR with the summary's first sentence, cut at 72 characters", async () => {
+      const long = `${"A very long first sentence about pricing ".repeat(3).trim()}. Then more.`;
+      await sink().act({ ...input, analysis: { ...analysis(0.9), summary: long } });
+      expect(pulls()[0]?.title).toBe(`fix(billing-service): ${long.slice(0, 71)}…`);
     });
   });
 });

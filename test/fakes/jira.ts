@@ -173,16 +173,26 @@ export async function startFakeJira(options: {
       });
     }
     const body = request.body ? (JSON.parse(request.body) as Record<string, unknown>) : {};
-    if (request.method === "POST" && path === "/rest/api/3/search/jql")
+    if (request.method === "POST" && path === "/rest/api/3/search/jql") {
+      // The enhanced search refuses a query with no restriction, as Jira Cloud does.
+      if (!/\b(project|labels|key|issuekey)\s*(=|in)\s*\S/i.test(String(body.jql ?? "")))
+        return reply(400, {
+          errorMessages: [
+            "Unbounded JQL queries are not allowed here. Please add a search restriction to your query.",
+          ],
+          errors: {},
+        });
       return reply(
         200,
         search(
           base,
           issues,
           String(body.jql ?? ""),
+          Array.isArray(body.fields) ? (body.fields as string[]) : [],
           (key) => Date.now() - (createdAt.get(key) ?? 0) >= state.searchLagMs,
         ),
       );
+    }
     if (request.method === "POST" && path === "/rest/api/3/issue") {
       const created = createIssue(base, issues, projects, body);
       const key = (created.body as { key?: string } | null)?.key;
@@ -308,11 +318,15 @@ export async function startFakeJira(options: {
   }) as FakeJira;
 }
 
-/** The JQL tracefix sends: project = "X" AND labels = "L" (ORDER BY ignored). */
+/**
+ * The JQL tracefix sends: project = "X" AND labels = "L" (ORDER BY ignored). Only the fields asked
+ * for come back; without `fields`, ids only, as the enhanced search answers.
+ */
 function search(
   base: string,
   issues: Map<string, FakeIssue>,
   jql: string,
+  wanted: readonly string[],
   indexed: (key: string) => boolean,
 ) {
   const project = /project\s*=\s*"?([A-Z][A-Z0-9_]+)"?/.exec(jql)?.[1];
@@ -328,7 +342,11 @@ function search(
       id: String(10_000 + [...issues.keys()].indexOf(i.key)),
       key: i.key,
       self: `${base}/rest/api/3/issue/${i.key}`,
-      fields: { summary: i.summary, labels: i.labels ?? [], status: statusOf(base, i) },
+      fields: Object.fromEntries(
+        Object.entries({ summary: i.summary, labels: i.labels ?? [], status: statusOf(base, i) }).filter(
+          ([name]) => wanted.includes(name) || wanted.includes("*all"),
+        ),
+      ),
     })),
     isLast: true,
   };

@@ -14,7 +14,7 @@ Usage:
   triage doctor             check every configured credential and endpoint, then exit
   triage [--since 24h] [--until <ISO|now>] [--source signoz|honeycomb|file|all]
          [--input <path.jsonl>] [--limit ${DEFAULT_LIMIT}] [--dry-run] [--out <dir>] [--json]
-         [--config <path>] [--repo-dir <path>] [--max-cost <usd>] [--verbose]
+         [--config <path>] [--repo-dir <path>] [--max-cost <usd>] [--batch] [--verbose]
 
 Reads failing spans in the window, groups them (exception slug × commit × service), ranks the
 groups, compares each with the diff of the commit it ran, writes a root-cause writeup, and
@@ -38,6 +38,10 @@ Options:
                             GITHUB_TOKEN is set)
   --max-cost <usd>          ceiling on the run's estimated Claude spend; groups past it are
                             reported as skipped (also "analysis.maxCostUsd" in the config)
+  --batch                   send the night's Claude requests as one Message Batch: half the
+                            model price, but the report waits for the batch (up to 30 min,
+                            "analysis.batchMaxWaitMs"); what it does not answer in time goes
+                            through the Messages API. Also "analysis.batch" in the config
   --verbose                 per-request lines with status and time for every backend, each
                             group's token use (cache reads included) and why it got no PR
   -h, --help                show this help
@@ -50,6 +54,9 @@ triage.config.json; see README "Cost regressions"). It also reads the coding age
 it links each commit to the agent session that wrote it, reports permission-denial clusters,
 tool-failure spikes and runaway sessions as agent_behaviour groups (a ticket with a proposed
 guardrail, never a PR), and sums the agents' usage ("agents" in triage.config.json).
+
+Model calls go as fast as the provider's announced rate limits allow (anthropic-ratelimit-*
+headers and 429s), up to "analysis.maxConcurrency" (default 32) in flight; --verbose shows the pace.
 
 Exit codes: 0 every group handled · 1 the run finished but a group, action, source, cost or
 agent query failed (see the report) · 2 usage or configuration error (nothing was sent anywhere).
@@ -78,6 +85,7 @@ const OPTIONS = {
   "repo-dir": { type: "string" },
   verbose: { type: "boolean" },
   "max-cost": { type: "string" },
+  batch: { type: "boolean" },
   help: { type: "boolean", short: "h" },
   version: { type: "boolean" },
 } as const;

@@ -99,6 +99,10 @@ export const ConfigFileSchema = z
         timeoutMs: z.number().int().min(1_000).max(1_800_000).optional(),
         retries: z.number().int().min(0).max(10).optional(),
         cacheWarmup: z.boolean().optional(),
+        maxConcurrency: z.number().int().min(1).max(256).optional(),
+        maxRateLimitWaitMs: z.number().int().min(1_000).max(3_600_000).optional(),
+        batch: z.boolean().optional(),
+        batchMaxWaitMs: z.number().int().min(10_000).max(86_400_000).optional(),
         pricing: z
           .object({ inputPerMTok: z.number().nonnegative(), outputPerMTok: z.number().nonnegative() })
           .strict()

@@ -24,6 +24,7 @@ export interface CliOptions {
   repoDir?: string | undefined;
   verbose?: boolean | undefined;
   maxCost?: string | undefined;
+  batch?: boolean | undefined;
 }
 
 export type SourceSpec =
@@ -84,6 +85,14 @@ export interface RunConfig {
     timeoutMs: number;
     retries: number;
     cacheWarmup: boolean;
+    /** Model calls in flight at most; the provider's announced limits set the pace below it. */
+    maxConcurrency: number;
+    /** The longest a call waits for the rate limits to allow it before its group fails. */
+    maxRateLimitWaitMs: number;
+    /** Send the night's model requests as one Message Batch (half price, slower). */
+    batch: boolean;
+    /** How long to wait for the batch before the rest goes through the Messages API. */
+    batchMaxWaitMs: number;
     pricing: { inputPerMTok: number; outputPerMTok: number } | null;
   };
 }
@@ -179,6 +188,10 @@ export function loadConfig(options: CliOptions, env: NodeJS.ProcessEnv, cwd: str
       timeoutMs: file.analysis?.timeoutMs ?? 120_000,
       retries: file.analysis?.retries ?? 2,
       cacheWarmup: file.analysis?.cacheWarmup ?? true,
+      maxConcurrency: file.analysis?.maxConcurrency ?? 32,
+      maxRateLimitWaitMs: file.analysis?.maxRateLimitWaitMs ?? 120_000,
+      batch: options.batch === true || (file.analysis?.batch ?? false),
+      batchMaxWaitMs: file.analysis?.batchMaxWaitMs ?? 30 * 60_000,
       pricing: file.analysis?.pricing ?? null,
     },
     stepSummaryPath: parsedEnv.GITHUB_STEP_SUMMARY ?? null,

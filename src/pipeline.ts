@@ -99,16 +99,41 @@ export async function runTriage(
   // Marks this run's comments, so one whose reply is lost is found rather than written twice.
   const runId = `${now().toISOString()}/${randomUUID().slice(0, 8)}`;
   const sink = createSink(config, redactor, clients, runId);
-  // Bounds concurrent GitHub/Jira calls and model calls; the benchmark measures what it costs.
-  const limit = pLimit(config.concurrency);
+  // The stages overlap: evidence for later groups is read while model calls are in flight (their
+  // pace is the provider's, see analysis/pace.ts), and a group's actions go as soon as its
+  // analysis is back. GitHub/Jira reads and writes each have their own bound; the number of groups
+  // between the two bounds memory (each holds its diff until it is done).
+  const evidenceLimit = pLimit(config.concurrency);
+  const actionLimit = pLimit(config.concurrency);
+  // A batch answers only once every group has asked, so then every group must be able to ask.
+  const inFlight = pLimit(
+    analyst.flush
+      ? Math.max(1, ranked.length)
+      : Math.max(config.concurrency, config.analysis.maxConcurrency) * 2,
+  );
+  let gathered = 0;
+  const asked = () => {
+    gathered += 1;
+    // After the group's own continuation has queued its request (setImmediate runs after it).
+    if (gathered === ranked.length) setImmediate(() => void analyst.flush?.());
+  };
+  const paced: Pick<GroupDeps, "gather" | "sink"> = {
+    gather: async (group) => {
+      try {
+        return await evidenceLimit(() => gather(group));
+      } finally {
+        asked();
+      }
+    },
+    sink: { act: (input) => actionLimit(() => sink.act(input)) },
+  };
   let done = 0;
   const groups = await Promise.all(
     ranked.map((group) =>
-      limit(async () => {
+      inFlight(async () => {
         const result = await triageGroup(await redactGroup(group, redactor), {
-          gather,
+          ...paced,
           analyst,
-          sink,
           config,
         });
         done += 1;

@@ -4,6 +4,7 @@ import { LiveSink } from "./actions/live-sink.ts";
 import type { Analyst } from "./analysis/analysis.ts";
 import { emptyUsage, pricingFor, RunBudget } from "./analysis/budget.ts";
 import { OfflineAnalyst } from "./analysis/offline.ts";
+import { ModelPace } from "./analysis/pace.ts";
 import { type Clients, guardedReader } from "./clients.ts";
 import type { RunConfig } from "./config.ts";
 import { createEvidenceGatherer } from "./evidence/gather.ts";
@@ -64,6 +65,11 @@ export async function createAnalyst(
     config.analysis.pricing ?? pricingFor(model),
   );
   const { ClaudeAnalyst } = await import("./analysis/claude.ts");
+  const pace = new ModelPace({
+    ceiling: config.analysis.maxConcurrency,
+    start: Math.min(4, config.analysis.maxConcurrency),
+    maxWaitMs: config.analysis.maxRateLimitWaitMs,
+  });
   const claude = new ClaudeAnalyst(
     {
       apiKey: config.anthropic.apiKey,
@@ -77,15 +83,25 @@ export async function createAnalyst(
       cacheWarmup: config.analysis.cacheWarmup,
     },
     budget,
+    pace,
   );
+  const batch = config.analysis.batch
+    ? new (await import("./analysis/batch.ts")).BatchAnalyst(claude, budget, {
+        maxWaitMs: config.analysis.batchMaxWaitMs,
+        firstPollMs: 2_000,
+        maxPollMs: 60_000,
+      })
+    : null;
   return {
-    analyst: claude,
+    analyst: batch ?? claude,
     summary: () => ({
       name: "claude",
       model,
       calls: budget.callCount,
       promptVersions: claude.promptVersions,
       usage: budget.usage,
+      pace: { ceiling: config.analysis.maxConcurrency, ...pace.stats },
+      ...(batch ? { batch: { ...batch.outcome } } : {}),
     }),
   };
 }

@@ -18,10 +18,12 @@ export interface DraftPullRequest {
 const COMMIT_MARKER = "tracefix-fingerprint:";
 
 /**
- * Opens the draft PR for a fingerprint through the git data API, no checkout needed: one tree
- * (with the patched contents inline), one commit on the default branch head, the ref, the pull.
+ * Opens the draft PR for a fingerprint with four writes and no checkout: the branch at the default
+ * branch's head, one commit of the patched files on it (GraphQL createCommitOnBranch, which only
+ * applies while the branch still points where it was read), the pull, its labels. GitHub paces
+ * writes a second or more apart, so each write saved is a second of the night.
  * At most one PR per fingerprint ever: an existing one (any state) is reported, not duplicated;
- * a branch that holds someone else's commits is never overwritten.
+ * a branch that holds someone else's commits is never written to.
  */
 export async function openDraftPullRequest(
   octokit: GitHubClient,
@@ -42,40 +44,22 @@ export async function openDraftPullRequest(
   const patched = applyFilePatches(pr.files, contents);
   if (typeof patched === "string") return skipped(`${patched} at the head of ${base}; the code has moved on`);
 
-  let headSha = await branchHead(octokit, pr.repo, branch, pr.fingerprint);
-  if (headSha === "foreign")
+  let head = await branchHead(octokit, pr.repo, branch, pr.fingerprint, baseSha);
+  if (head === "foreign")
     return skipped(`branch ${branch} exists with commits tracefix did not make; it is never force-pushed`);
-  if (headSha === null) {
-    const { data: baseCommit } = await octokit.rest.git.getCommit({ owner, repo, commit_sha: baseSha });
-    const { data: tree } = await octokit.rest.git.createTree({
-      owner,
-      repo,
-      base_tree: baseCommit.tree.sha,
-      tree: [...patched].map(([path, content]) => ({
-        path,
-        mode: "100644" as const,
-        type: "blob" as const,
-        content,
-      })),
-    });
-    const { data: commit } = await octokit.rest.git.createCommit({
-      owner,
-      repo,
-      message: `${pr.title}\n\n${COMMIT_MARKER} ${pr.fingerprint}`,
-      tree: tree.sha,
-      parents: [baseSha],
-    });
+  if (head === null) {
     try {
-      await octokit.rest.git.createRef({ owner, repo, ref: `refs/heads/${branch}`, sha: commit.sha });
-      headSha = commit.sha;
+      await octokit.rest.git.createRef({ owner, repo, ref: `refs/heads/${branch}`, sha: baseSha });
+      head = { sha: baseSha, committed: false };
     } catch (error) {
       if (status(error) !== 422) throw error;
-      // Another run made the branch between our check and now: use it if it is ours.
-      headSha = await branchHead(octokit, pr.repo, branch, pr.fingerprint);
-      if (headSha === null || headSha === "foreign")
+      // Another run made the branch between our check and now: use it if nothing foreign is on it.
+      head = await branchHead(octokit, pr.repo, branch, pr.fingerprint, baseSha);
+      if (head === null || head === "foreign")
         return skipped(`branch ${branch} appeared while this run was creating it`);
     }
   }
+  if (!head.committed) await commitPatch(octokit, pr, branch, head.sha, patched);
 
   // GitHub refuses a second open PR for one head (422), but its retry would then report our own
   // PR as someone else's: the create is sent without the retry plugin, and a lost reply is
@@ -177,29 +161,95 @@ async function findPullRequest(
   };
 }
 
-/** The branch's head when tracefix made it, "foreign" when someone else did, null when absent. */
+type BranchHead = { sha: string; committed: boolean } | "foreign" | null;
+
+/**
+ * The branch as this run finds it: absent (null); tracefix's commit on it (committed); nothing of
+ * anyone's on it yet, because it points at the default branch's head or at an older commit of it
+ * (fast-forwarded first, so the patch lands on the code it was checked against); or "foreign".
+ */
 async function branchHead(
   octokit: GitHubClient,
   repo: RepoRef,
   branch: string,
   fingerprint: string,
-): Promise<string | "foreign" | null> {
+  baseSha: string,
+): Promise<BranchHead> {
+  const { owner, repo: name } = repo;
+  let sha: string;
   try {
-    const { data: ref } = await octokit.rest.git.getRef({
-      owner: repo.owner,
-      repo: repo.repo,
-      ref: `heads/${branch}`,
-    });
-    const { data: commit } = await octokit.rest.git.getCommit({
-      owner: repo.owner,
-      repo: repo.repo,
-      commit_sha: ref.object.sha,
-    });
-    return commit.message.includes(`${COMMIT_MARKER} ${fingerprint}`) ? ref.object.sha : "foreign";
+    const { data: ref } = await octokit.rest.git.getRef({ owner, repo: name, ref: `heads/${branch}` });
+    sha = ref.object.sha;
   } catch (error) {
     if (status(error) === 404) return null;
     throw error;
   }
+  if (sha === baseSha) return { sha, committed: false };
+  const { data: commit } = await octokit.rest.git.getCommit({ owner, repo: name, commit_sha: sha });
+  if (commit.message.includes(`${COMMIT_MARKER} ${fingerprint}`)) return { sha, committed: true };
+  // A run that died after making the branch leaves it at an older head of the default branch.
+  const { data: behind } = await octokit.rest.repos.compareCommits({
+    owner,
+    repo: name,
+    base: sha,
+    head: baseSha,
+  });
+  if (behind.status !== "ahead") return "foreign";
+  await octokit.rest.git.updateRef({ owner, repo: name, ref: `heads/${branch}`, sha: baseSha, force: false });
+  return { sha: baseSha, committed: false };
+}
+
+/**
+ * The patched files as one commit on the branch, only while it still points at `expected`. A lost
+ * reply is confirmed by looking at the branch; a commit another run made first is as good as ours.
+ */
+async function commitPatch(
+  octokit: GitHubClient,
+  pr: DraftPullRequest,
+  branch: string,
+  expected: string,
+  patched: Map<string, string>,
+): Promise<void> {
+  const committed = async () => {
+    const head = await branchHead(octokit, pr.repo, branch, pr.fingerprint, expected);
+    return head !== null && head !== "foreign" && head.committed ? true : null;
+  };
+  try {
+    await writeOnce({
+      write: async () => {
+        await octokit.graphql(COMMIT_ON_BRANCH, {
+          input: {
+            branch: { repositoryNameWithOwner: `${pr.repo.owner}/${pr.repo.repo}`, branchName: branch },
+            message: { headline: pr.title, body: `${COMMIT_MARKER} ${pr.fingerprint}` },
+            expectedHeadOid: expected,
+            fileChanges: {
+              additions: [...patched].map(([path, content]) => ({
+                path,
+                contents: Buffer.from(content, "utf8").toString("base64"),
+              })),
+            },
+          },
+          request: { retries: 0 },
+        });
+        return true;
+      },
+      find: committed,
+      classify: (error) => (isStale(error) ? { kind: "final" } : classifyGitHubFailure(error)),
+      lookDelaysMs: pr.confirmLooksMs,
+    });
+  } catch (error) {
+    // The branch moved under us: fine if it was another run committing the same fix.
+    if (!isStale(error) || !(await committed())) throw error;
+  }
+}
+
+const COMMIT_ON_BRANCH = `mutation($input: CreateCommitOnBranchInput!) {
+  createCommitOnBranch(input: $input) { commit { oid } }
+}`;
+
+function isStale(error: unknown): boolean {
+  const errors = (error as { errors?: Array<{ type?: string }> }).errors;
+  return Array.isArray(errors) && errors.some((e) => e.type === "STALE_DATA");
 }
 
 async function readFile(

@@ -29,6 +29,8 @@ export const AnalysisSchema = z.object({
   fix: z.object({ rationale: z.string(), patch: z.string() }).nullable(),
   /** Which prompt file and version produced this analysis (Claude only). */
   promptVersion: z.string().optional(),
+  /** Claude answered through the Message Batches API (at half the price) rather than Messages. */
+  via: z.enum(["messages", "batch"]).optional(),
   usage: z
     .object({
       inputTokens: z.number().int().nonnegative(),
@@ -65,4 +67,9 @@ export type ModelAnswer = z.infer<typeof ModelAnswerSchema>;
 export interface Analyst {
   readonly name: Analysis["analyst"];
   analyse(group: RankedGroup, evidence: Evidence): Promise<Analysis>;
+  /**
+   * For an analyst that answers in bulk (the Message Batches API): called once every group has
+   * had its chance to ask, so the queued requests go out together.
+   */
+  flush?(): Promise<void>;
 }

@@ -77,21 +77,24 @@ export class RunBudget {
     return this.calls;
   }
 
-  reserve(estimatedInputTokens: number, maxOutputTokens: number): number {
+  /** `factor` scales the price: 0.5 for the Message Batches API. */
+  reserve(estimatedInputTokens: number, maxOutputTokens: number, factor = 1): number {
     if (this.calls >= this.limits.maxCalls) {
       throw new BudgetExhaustedError(
         `run budget exhausted: ${this.calls} model calls made (limit ${this.limits.maxCalls})`,
       );
     }
-    const worst = costOf(
-      {
-        inputTokens: estimatedInputTokens,
-        outputTokens: maxOutputTokens,
-        cacheReadTokens: 0,
-        cacheCreationTokens: 0,
-      },
-      this.pricing,
-    );
+    const worst =
+      factor *
+      costOf(
+        {
+          inputTokens: estimatedInputTokens,
+          outputTokens: maxOutputTokens,
+          cacheReadTokens: 0,
+          cacheCreationTokens: 0,
+        },
+        this.pricing,
+      );
     const max = this.limits.maxCostUsd;
     if (max !== null && this.spent.costUsd + this.reservedUsd + worst > max) {
       throw new BudgetExhaustedError(
@@ -103,9 +106,9 @@ export class RunBudget {
     return worst;
   }
 
-  settle(reservation: number, usage: Omit<TokenUsage, "costUsd"> | null): TokenUsage {
+  settle(reservation: number, usage: Omit<TokenUsage, "costUsd"> | null, factor = 1): TokenUsage {
     this.reservedUsd = Math.max(0, this.reservedUsd - reservation);
-    const actual = usage ? { ...usage, costUsd: costOf(usage, this.pricing) } : emptyUsage();
+    const actual = usage ? { ...usage, costUsd: factor * costOf(usage, this.pricing) } : emptyUsage();
     this.spent = addUsage(this.spent, actual);
     return actual;
   }

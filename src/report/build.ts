@@ -1,3 +1,4 @@
+import type { z } from "zod";
 import type { ActionResult } from "../actions/action.ts";
 import type { Analysis } from "../analysis/analysis.ts";
 import type { TokenUsage } from "../analysis/budget.ts";
@@ -7,7 +8,13 @@ import type { RedactionCounts } from "../evidence/redact.ts";
 import { FINGERPRINT_VERSION } from "../grouping/fingerprint.ts";
 import type { RankedGroup } from "../grouping/rank.ts";
 import type { SourceStats } from "../telemetry/source.ts";
-import { REPORT_VERSION, type Report, type ReportGroup } from "./schema.ts";
+import {
+  type BatchSchema,
+  type PaceSummary,
+  REPORT_VERSION,
+  type Report,
+  type ReportGroup,
+} from "./schema.ts";
 
 export interface GroupOutcome {
   group: RankedGroup;
@@ -25,6 +32,10 @@ export interface AnalystSummary {
   calls: number;
   promptVersions: string[];
   usage: TokenUsage;
+  /** How the model calls were paced (Claude only). */
+  pace?: PaceSummary;
+  /** --batch: how the Message Batch went. */
+  batch?: z.infer<typeof BatchSchema>;
 }
 
 export function toReportGroup({
@@ -125,6 +136,8 @@ export function buildReport(
       model: analyst.model,
       calls: analyst.calls,
       promptVersions: analyst.promptVersions,
+      ...(analyst.pace ? { pace: analyst.pace } : {}),
+      ...(analyst.batch ? { batch: analyst.batch } : {}),
     },
     redactions,
     sourceStats: sourceStats.map((s) => ({ ...s })),

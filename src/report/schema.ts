@@ -121,6 +121,31 @@ export const ReportGroupSchema = z.object({
     .default(null),
 });
 
+export const PaceSchema = z.object({
+  ceiling: z.number().int().positive(),
+  calls: z.number().int().nonnegative(),
+  throttled: z.number().int().nonnegative(),
+  waitedMs: z.number().nonnegative(),
+  peakInFlight: z.number().int().nonnegative(),
+  announced: z.object({
+    requests: z.number().nullable(),
+    inputTokens: z.number().nullable(),
+    outputTokens: z.number().nullable(),
+  }),
+});
+export type PaceSummary = z.infer<typeof PaceSchema>;
+
+export const BatchSchema = z.object({
+  id: z.string().nullable(),
+  status: z.enum(["ended", "timed_out", "failed", "not_needed"]),
+  submitted: z.number().int().nonnegative(),
+  byBatch: z.number().int().nonnegative(),
+  bySync: z.number().int().nonnegative(),
+  waitedMs: z.number().nonnegative(),
+  savedUsd: z.number().nonnegative(),
+  reason: z.string().nullable(),
+});
+
 const UsageSchema = z.object({
   inputTokens: z.number().int().nonnegative(),
   outputTokens: z.number().int().nonnegative(),
@@ -151,6 +176,10 @@ export const ReportSchema = z.object({
     model: z.string().nullable(),
     calls: z.number().int().nonnegative(),
     promptVersions: z.array(z.string()),
+    /** How model calls were paced: the ceiling, the most in flight, throttled answers, waiting. */
+    pace: PaceSchema.optional(),
+    /** --batch: the Message Batch, which groups it answered, which went by Messages, what it saved. */
+    batch: BatchSchema.optional(),
   }),
   /** Secrets and PII replaced by [REDACTED:kind] before anything left the process. */
   redactions: z.object({

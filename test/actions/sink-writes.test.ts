@@ -132,6 +132,15 @@ describe("the sink's writes, in process", () => {
     it("opens one draft PR on triage/<fingerprint> with its labels, and reports the existing one after", async () => {
       const first = await openDraftPullRequest(octokit, draft());
       expect(first).toMatchObject({ kind: "pull_request", status: "created" });
+      // Four writes: the branch, one commit of the patched files (GraphQL), the pull, its labels.
+      expect(
+        writes(github).map((r) => `${r.method} ${r.path.replace(/^\/repos\/acme\/billing-service/, "")}`),
+      ).toEqual([
+        "POST /git/refs",
+        "POST /graphql",
+        "POST /pulls",
+        `POST /issues/${pulls()[0]?.number}/labels`,
+      ]);
       expect(first.reason).toBe(`draft PR #${pulls()[0]?.number} on triage/${input.group.fingerprint}`);
       expect(pulls()).toEqual([
         expect.objectContaining({
@@ -170,9 +179,15 @@ describe("the sink's writes, in process", () => {
     });
 
     it("never writes over a branch that holds someone else's commit", async () => {
-      const repo = github.repos.get("acme/billing-service");
-      const main = repo?.git?.branches.get("main") ?? "";
-      repo?.git?.branches.set(`triage/${input.group.fingerprint}`, main);
+      const git = github.repos.get("acme/billing-service")?.git;
+      const main = git?.branches.get("main") ?? "";
+      const wip = "e".repeat(40);
+      git?.commits.set(wip, {
+        tree: git.commits.get(main)?.tree ?? "",
+        message: "WIP by dana",
+        parents: [main],
+      });
+      git?.branches.set(`triage/${input.group.fingerprint}`, wip);
       const result = await openDraftPullRequest(octokit, draft());
       expect(result).toEqual({
         kind: "pull_request",
@@ -268,6 +283,34 @@ describe("the sink's writes, in process", () => {
       expect(after?.get("src/pricing.js")).toContain("customer.discounts?.[customer.discountCode]");
     });
 
+    it("uses a branch a dead run left at the default branch's head, or fast-forwards one left further back", async () => {
+      const main = git().branches.get("main") ?? "";
+      const older = git().commits.get(main)?.parents[0] ?? "";
+      git().branches.set(branch(), older);
+      expect(await openDraftPullRequest(octokit, draft())).toMatchObject({ status: "created" });
+      expect(git().commits.get(git().branches.get(branch()) ?? "")?.parents).toEqual([main]);
+      expect(writes(github).filter((r) => r.method === "PATCH")).toHaveLength(1);
+    });
+
+    it("counts a commit another run made first as done, when the branch moved under this one", async () => {
+      github.inject(
+        { kind: "before", run: () => openDraftPullRequest(octokit, draft()) },
+        { match: (r) => r.method === "POST" && r.path === "/graphql" },
+      );
+      expect(await openDraftPullRequest(octokit, draft())).toMatchObject({ status: "skipped" });
+      expect(pulls()).toHaveLength(1);
+    });
+
+    it("finds the commit whose reply was lost on the branch, and commits once", async () => {
+      github.inject(
+        { kind: "lost", reply: "502" },
+        { match: (r) => r.method === "POST" && r.path === "/graphql" },
+      );
+      expect(await openDraftPullRequest(octokit, draft())).toMatchObject({ status: "created" });
+      const commits = writes(github).filter((r) => r.path === "/graphql");
+      expect(commits).toHaveLength(1);
+    });
+
     it("never opens a second PR when the first was closed", async () => {
       await openDraftPullRequest(octokit, draft());
       const first = pulls()[0];
@@ -302,11 +345,17 @@ describe("the sink's writes, in process", () => {
 
     it("backs off when someone else's branch appears while this run creates it", async () => {
       const main = git().branches.get("main") ?? "";
+      const wip = "d".repeat(40);
       github.inject(
         {
           kind: "before",
           run: async () => {
-            git().branches.set(branch(), main);
+            git().commits.set(wip, {
+              tree: git().commits.get(main)?.tree ?? "",
+              message: "WIP",
+              parents: [main],
+            });
+            git().branches.set(branch(), wip);
           },
         },
         { match: (r) => r.method === "POST" && r.path.endsWith("/git/refs") },

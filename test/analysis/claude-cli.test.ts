@@ -118,6 +118,27 @@ describe("triage with Claude through the CLI", () => {
     }
   });
 
+  it("--batch sends every group in one Message Batch at half the price, and reports how it went", async () => {
+    const sync = ReportSchema.parse(JSON.parse((await run(["--out", "out-4"])).stdout));
+    const batchesBefore = fake.batched.length;
+    const result = await run(["--out", "out-5", "--batch"]);
+    expect(result.code, result.stderr).toBe(0);
+    const report = ReportSchema.parse(JSON.parse(result.stdout));
+    expect(fake.batched.length).toBe(batchesBefore + 1);
+    expect(report.analyst.batch).toMatchObject({
+      status: "ended",
+      submitted: report.groups.length,
+      byBatch: report.groups.length,
+      bySync: 0,
+      reason: null,
+    });
+    expect(report.groups.every((g) => g.analysis?.via === "batch")).toBe(true);
+    expect(report.groups[0]?.analysis?.suspect?.path).toBe("src/pricing.js");
+    // The same requests, the same cache reads (the cache was warm for both), at half the price.
+    expect(report.usage.costUsd / sync.usage.costUsd).toBeLessThanOrEqual(0.55);
+    expect(report.analyst.batch?.savedUsd).toBeCloseTo(report.usage.costUsd, 5);
+  });
+
   it("rejects a bad --max-cost before anything runs", async () => {
     const result = await run(["--max-cost", "lots"]);
     expect(result.code).toBe(2);

@@ -1,7 +1,7 @@
 import { execFileSync } from "node:child_process";
 import type { RestEndpointMethodTypes } from "@octokit/rest";
 import { commitHash, type GitStore, loadGitStore, treeHash } from "./github-git.ts";
-import { blameRanges, compare, firstParentOrder } from "./github-history.ts";
+import { ancestors, blameRanges, compare, firstParentOrder } from "./github-history.ts";
 import { type FakeReply, type FakeServer, type RecordedRequest, startFakeServer } from "./server.ts";
 
 type CommitData = RestEndpointMethodTypes["repos"]["getCommit"]["response"]["data"];
@@ -20,6 +20,16 @@ export type FakePull = Pick<
 interface FakeCommit {
   data: CommitData;
   diff: string;
+}
+
+interface CommitOnBranchInput {
+  branch?: { repositoryNameWithOwner?: string; branchName?: string };
+  message?: { headline?: string; body?: string };
+  expectedHeadOid?: string;
+  fileChanges?: {
+    additions?: Array<{ path: string; contents: string }>;
+    deletions?: Array<{ path: string }>;
+  };
 }
 
 export interface FakeRepo {
@@ -78,6 +88,8 @@ export async function startFakeGitHub(options: {
     } catch {
       return json(400, { message: "Problems parsing JSON" });
     }
+    if (/createCommitOnBranch\(input:\s*\$input\)/.test(body.query ?? ""))
+      return commitOnBranch((body.variables as unknown as { input?: CommitOnBranchInput })?.input);
     const v = body.variables ?? {};
     if (!/blame\(path:\s*\$path\)/.test(body.query ?? "") || !v.owner || !v.name || !v.expression || !v.path)
       return json(200, { errors: [{ type: "INVALID", message: "the fake answers a commit's blame only" }] });
@@ -96,6 +108,39 @@ export async function startFakeGitHub(options: {
     const ranges = blameRanges(git, sha, v.path);
     if (!ranges) return json(200, { data: { repository: { object: { blame: { ranges: [] } } } } });
     return json(200, { data: { repository: { object: { blame: { ranges } } } } });
+  };
+  // mutation createCommitOnBranch: one commit on an existing branch, only if its head is still
+  // expectedHeadOid (STALE_DATA otherwise), with base64 file contents, as GitHub answers it.
+  const commitOnBranch = (input: CommitOnBranchInput | undefined): FakeReply => {
+    const problem = (type: string, message: string) =>
+      json(200, { data: { createCommitOnBranch: null }, errors: [{ type, message }] });
+    const name = input?.branch?.branchName?.replace(/^refs\/heads\//, "");
+    const repo = repos.get(input?.branch?.repositoryNameWithOwner ?? "");
+    const git = repo?.git;
+    if (!input?.message?.headline || !input.expectedHeadOid || !name)
+      return problem("INVALID", "branch, message.headline and expectedHeadOid are required");
+    if (!git) return problem("NOT_FOUND", "Could not resolve to a Repository");
+    if (repo.readOnly) return problem("FORBIDDEN", "Resource not accessible by integration");
+    const head = git.branches.get(name);
+    if (!head) return problem("NOT_FOUND", `A ref named "${name}" does not exist`);
+    if (head !== input.expectedHeadOid)
+      return problem(
+        "STALE_DATA",
+        `Expected branch to point to "${input.expectedHeadOid}" but it did not. Pull and try again.`,
+      );
+    const files = new Map(git.trees.get(git.commits.get(head)?.tree ?? "") ?? []);
+    for (const { path, contents } of input.fileChanges?.additions ?? [])
+      files.set(path, Buffer.from(contents, "base64").toString("utf8"));
+    for (const { path } of input.fileChanges?.deletions ?? []) files.delete(path);
+    const tree = treeHash(files);
+    git.trees.set(tree, files);
+    const message = [input.message.headline, input.message.body].filter(Boolean).join("\n\n");
+    const oid = commitHash(tree, message, [head]);
+    git.commits.set(oid, { tree, message, parents: [head] });
+    git.branches.set(name, oid);
+    return json(200, {
+      data: { createCommitOnBranch: { commit: { oid, url: `https://github.com/commit/${oid}` } } },
+    });
   };
   const server = await startFakeServer((request, url) => {
     const auth = request.headers.authorization ?? "";
@@ -255,6 +300,27 @@ function gitDataApi(
       message: body.message,
       tree: { sha: tree, url: "" },
       parents: parents.map((p) => ({ sha: p, url: "", html_url: "" })),
+    });
+  }
+  if (
+    resource === "git" &&
+    tail[0] === "refs" &&
+    tail.slice(1).join("/").startsWith("heads/") &&
+    request.method === "PATCH"
+  ) {
+    const branch = tail.slice(1).join("/").slice("heads/".length);
+    const current = git.branches.get(branch);
+    const sha = String(body.sha);
+    if (!current) return json(422, { message: "Reference does not exist" });
+    if (!git.commits.has(sha)) return json(422, { message: "Object does not exist" });
+    if (body.force !== true && !ancestors(git, sha).has(current))
+      return json(422, { message: "Update is not a fast forward" });
+    git.branches.set(branch, sha);
+    return json(200, {
+      ref: `refs/heads/${branch}`,
+      node_id: "R",
+      url: "",
+      object: { sha, type: "commit", url: "" },
     });
   }
   if (resource === "git" && tail[0] === "refs" && request.method === "POST") {

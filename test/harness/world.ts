@@ -5,6 +5,7 @@ import { billingRegressionSha, buildDemoRepo, DEMO_DIR, readDemoManifest } from 
 import { type Report, ReportSchema } from "../../src/report/schema.ts";
 import {
   type FakeAnthropic,
+  type FakeRateLimits,
   type MessagesRequest,
   startFakeAnthropic,
   userText,
@@ -101,6 +102,8 @@ export interface WorldOptions {
     | { text: string }
     | { stopReason: "refusal" | "max_tokens"; text?: string };
   config?: Record<string, unknown>;
+  /** The model provider's per-minute limits, enforced and announced (none when absent). */
+  limits?: FakeRateLimits;
 }
 
 /** Every fake at once: SigNoz with the demo spans, GitHub with the demo repo, Jira, Claude. */
@@ -132,7 +135,11 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
     status: "Done",
     description: adf("Codes apply discounts"),
   });
-  const claude = await startFakeAnthropic({ apiKey: "sk", respond: options.respond ?? carefulModel });
+  const claude = await startFakeAnthropic({
+    apiKey: "sk",
+    respond: options.respond ?? carefulModel,
+    ...(options.limits ? { limits: options.limits } : {}),
+  });
   const servers: FakeServer[] = [signoz, github, jira, claude];
   let nights = 0;
   return {

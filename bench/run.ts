@@ -175,7 +175,27 @@ try {
         ) / 100,
     });
   }
-  results.endToEnd = { latencyMs: { github: 100, jira: 100, model: 2000 }, limits: MODEL_LIMITS, runs: e2e };
+  // Batch mode: the same night through the Message Batches API (the fake ends a batch at once).
+  let batch: Record<string, unknown> | null = null;
+  if (run("e2e")) {
+    const sync = await timedNight(spansFile, 32, true, 20);
+    const batched = await timedNight(spansFile, 32, true, 20, true);
+    batch = {
+      syncCostUsd: sync.usage.costUsd,
+      batchCostUsd: batched.usage.costUsd,
+      costRatio: Math.round((batched.usage.costUsd / sync.usage.costUsd) * 1000) / 1000,
+      byBatch: batched.batch?.byBatch ?? 0,
+      bySync: batched.batch?.bySync ?? 0,
+      savedUsd: batched.batch?.savedUsd ?? 0,
+      overLimit: batched.overLimit,
+    };
+  }
+  results.endToEnd = {
+    latencyMs: { github: 100, jira: 100, model: 2000 },
+    limits: MODEL_LIMITS,
+    runs: e2e,
+    batch,
+  };
 
   // 3. Prompt size as the diff grows
   const template = loadPrompt("root-cause");
@@ -281,7 +301,13 @@ function exceptionSpanOtlp(startMs: number, type: string, message: string, stack
   };
 }
 
-async function timedNight(spansFile: string, modelCeiling: number, cacheWarmup: boolean, limit: number) {
+async function timedNight(
+  spansFile: string,
+  modelCeiling: number,
+  cacheWarmup: boolean,
+  limit: number,
+  batch = false,
+) {
   // Timeouts well above the simulated latencies: the bench measures waiting, not failing.
   const world = await startWorld({
     respond: carefulModel,
@@ -290,7 +316,7 @@ async function timedNight(spansFile: string, modelCeiling: number, cacheWarmup: 
       // GitHub's own pacing of writes, as a real night has it.
       github: { throttle: true },
       telemetry: { timeoutMs: 10_000, retries: 1, maxRetryDelayMs: 50 },
-      analysis: { timeoutMs: 30_000, retries: 1, cacheWarmup, maxConcurrency: modelCeiling },
+      analysis: { timeoutMs: 30_000, retries: 1, cacheWarmup, maxConcurrency: modelCeiling, batch },
     },
   });
   try {
@@ -313,6 +339,7 @@ async function timedNight(spansFile: string, modelCeiling: number, cacheWarmup: 
       groups: report.groups.length,
       usage: report.usage,
       pace: report.analyst.pace,
+      batch: report.analyst.batch,
       overLimit: world.claude.overLimit,
       githubWrites: world.github.requests.filter((r) => r.method !== "GET").length,
       pullRequests: prs.length,
@@ -341,6 +368,13 @@ function syntheticDiff(bytes: number): string {
     size += chunk.length;
   }
   return parts.join("");
+}
+
+function batchLine(b: Record<string, unknown> | null | undefined): string[] {
+  if (!b) return [];
+  return [
+    `  --batch: model cost $${b.batchCostUsd} vs $${b.syncCostUsd} synchronous (${b.costRatio}×); ${b.byBatch} group(s) by batch, ${b.bySync} by Messages; 429s ${b.overLimit}`,
+  ];
 }
 
 function redactionLines(f: RedactionFigures | undefined): string[] {
@@ -377,6 +411,7 @@ function print(r: Record<string, unknown>) {
       const req = e.requests as Record<string, number>;
       return `  ${String(e.label).padEnd(17)} ${String(e.wallMs).padEnd(8)} ${String(e.lowerBoundMs).padEnd(15)} ${String(e.ratio).padEnd(6)} ${String(e.overLimit).padEnd(5)} ${String(e.peakInFlight).padEnd(15)} ${String(e.writesPerPr).padEnd(10)} ${`${req.github}/${req.jira}/${req.model}`.padEnd(29)} ${String(e.inputTokensPerGroup).padEnd(16)} ${e.cacheReadShare}`;
     }),
+    ...batchLine((r.endToEnd as { batch?: Record<string, unknown> | null }).batch),
     "Prompt size as the diff grows (budget 25000 tokens)",
     ...prompt.map(
       (p) =>

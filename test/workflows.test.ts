@@ -33,12 +33,24 @@ describe("GitHub Actions workflows", () => {
     },
   );
 
-  it("runs triage nightly and by hand with since, limit, dry_run and source inputs", () => {
+  it("runs triage nightly and by hand with since, limit, dry_run, source and batch inputs", () => {
     const wf = load("triage.yml");
     expect(wf.on.schedule[0]?.cron).toMatch(/^\d+ \d+ \* \* \*$/);
-    expect(Object.keys(wf.on.workflow_dispatch.inputs)).toEqual(["since", "limit", "dry_run", "source"]);
+    expect(Object.keys(wf.on.workflow_dispatch.inputs)).toEqual([
+      "since",
+      "limit",
+      "dry_run",
+      "source",
+      "batch",
+    ]);
+    expect(wf.on.workflow_dispatch.inputs.batch).toMatchObject({ type: "boolean", default: false });
     expect(wf.on.workflow_dispatch.inputs.since?.default).toBe("24h");
     expect(wf.on.workflow_dispatch.inputs.dry_run?.type).toBe("boolean");
+    const triage = stepsOf(wf, "triage").find((s) => s.name === "Triage");
+    expect(triage?.run).toMatch(/ \$BATCH$/);
+    expect(triage?.env?.BATCH).toBe(
+      "${{ (inputs.batch || vars.TRACEFIX_BATCH == 'true') && '--batch' || '' }}",
+    );
   });
 
   it("never overlaps, keeps the workflow token read-only, and maps secrets to the documented names", () => {

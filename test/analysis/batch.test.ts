@@ -4,21 +4,11 @@ import { BudgetExhaustedError, pricingFor, RunBudget } from "../../src/analysis/
 import { ClaudeAnalyst } from "../../src/analysis/claude.ts";
 import type { RankedGroup } from "../../src/grouping/rank.ts";
 import { type FakeAnthropic, type FakeBatchBehaviour, startFakeAnthropic } from "../fakes/anthropic.ts";
+import { modelAnswer } from "../helpers/answers.ts";
 import { evidence } from "../helpers/evidence.ts";
 import { rankedGroupsOf } from "../helpers/groups.ts";
 import { exceptionSpan, PRICING_STACK } from "../helpers/spans.ts";
 
-const ANSWER = {
-  summary: "s",
-  rootCause: "r",
-  confidence: 0.5,
-  category: "unknown",
-  suspect: null,
-  violatedCriteria: [],
-  evidence: [],
-  investigationSteps: [],
-  fix: null,
-};
 const PRICING = pricingFor("claude-sonnet-5-5");
 
 describe("batch mode", () => {
@@ -34,7 +24,7 @@ describe("batch mode", () => {
   ) => {
     fake = await startFakeAnthropic({
       apiKey: "sk",
-      respond: () => ({ answer: ANSWER }),
+      respond: () => ({ answer: modelAnswer() }),
       batches: behaviour,
     });
     const budget = new RunBudget({ maxCostUsd: options.maxCostUsd ?? null, maxCalls: 100 }, PRICING);

@@ -3,6 +3,7 @@ import { pricingFor, RunBudget } from "../../src/analysis/budget.ts";
 import { ClaudeAnalyst } from "../../src/analysis/claude.ts";
 import { costOf, ModelPace, PaceWaitError, pacedFetch } from "../../src/analysis/pace.ts";
 import { startFakeAnthropic } from "../fakes/anthropic.ts";
+import { modelAnswer } from "../helpers/answers.ts";
 import { evidence } from "../helpers/evidence.ts";
 import { rankedGroupsOf } from "../helpers/groups.ts";
 import { exceptionSpan, PRICING_STACK } from "../helpers/spans.ts";
@@ -181,19 +182,7 @@ describe("Claude at the provider's limits", () => {
         outputTokensPerMinute: 60_000,
         minuteMs: 3_000,
       },
-      respond: () => ({
-        answer: {
-          summary: "s",
-          rootCause: "r",
-          confidence: 0.5,
-          category: "unknown",
-          suspect: null,
-          violatedCriteria: [],
-          evidence: [],
-          investigationSteps: [],
-          fix: null,
-        },
-      }),
+      respond: () => ({ answer: modelAnswer() }),
     });
     try {
       const pace = new ModelPace({ ceiling: 32, start: 4, maxWaitMs: 60_000 });

@@ -1,6 +1,3 @@
-import { execFileSync } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import {
   type BlamedLine,
@@ -8,7 +5,8 @@ import {
   localHistory,
   suspectCommitsInRange,
 } from "../../src/evidence/deploy-range.ts";
-import type { SpanSample } from "../../src/grouping/collector.ts";
+import { scratchRepo } from "../helpers/git-repo.ts";
+import { spanSample } from "../helpers/spans.ts";
 import { useTempDirs } from "../helpers/tmp.ts";
 
 const RUNNING = "c".repeat(40);
@@ -17,16 +15,7 @@ const A = "a".repeat(40); // older commit of the range
 const B = "b".repeat(40); // newer commit of the range
 const BASE = "9".repeat(40); // before the deploy
 
-const sample = (stacktrace: string, message = ""): SpanSample => ({
-  traceId: "t",
-  spanId: "s",
-  name: "request",
-  timeMs: 0,
-  exceptionType: "Error",
-  message,
-  stacktrace,
-  attributes: {},
-});
+const sample = spanSample;
 
 /**
  * A history held in memory: `owners` says which commit last changed each line of each file. The
@@ -175,27 +164,8 @@ describe("the local history reader", () => {
 
   it("blames a window of lines and finds the commits that changed a line naming a word, in a real repository", async () => {
     const dir = tempDir();
-    const git = (...args: string[]) =>
-      execFileSync("git", ["-c", "init.defaultBranch=main", "-c", "commit.gpgsign=false", ...args], {
-        cwd: dir,
-        encoding: "utf8",
-        env: {
-          PATH: process.env.PATH ?? "",
-          HOME: dir,
-          GIT_AUTHOR_NAME: "Dev",
-          GIT_AUTHOR_EMAIL: "dev@acme.example",
-          GIT_COMMITTER_NAME: "Dev",
-          GIT_COMMITTER_EMAIL: "dev@acme.example",
-        },
-      }).trim();
-    const commit = (subject: string, path: string, text: string) => {
-      mkdirSync(join(dir, path, ".."), { recursive: true });
-      writeFileSync(join(dir, path), text);
-      git("add", "-A");
-      git("commit", "-q", "-m", subject);
-      return git("rev-parse", "HEAD");
-    };
-    git("init", "-q");
+    const repo = scratchRepo(dir);
+    const commit = (subject: string, path: string, text: string) => repo.commit(subject, { [path]: text });
     const base = commit("Base", "src/fx.js", "export const round = (x) => x;\nexport const rate = 1;\n");
     const fx = commit(
       "Round down (LED-19)",

@@ -1,10 +1,10 @@
-import { execFileSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { ReportSchema } from "../../src/report/schema.ts";
 import { fakePull, loadRepository, startFakeGitHub } from "../fakes/github.ts";
 import { runCli } from "../helpers/cli.ts";
+import { scratchRepo } from "../helpers/git-repo.ts";
 import { errorSpan, exportRequest, jsonLines } from "../helpers/otlp.ts";
 import { useTempDirs } from "../helpers/tmp.ts";
 
@@ -35,31 +35,7 @@ const STACK = [
 
 /** base → the bug (BILL-142) → a README change that is deployed with it. */
 function buildRepo(dir: string): { base: string; bug: string; running: string } {
-  const git = (...args: string[]) =>
-    execFileSync("git", ["-c", "init.defaultBranch=main", "-c", "commit.gpgsign=false", ...args], {
-      cwd: dir,
-      encoding: "utf8",
-      env: {
-        PATH: process.env.PATH ?? "",
-        HOME: dir,
-        GIT_AUTHOR_NAME: "Dev",
-        GIT_AUTHOR_EMAIL: "dev@acme.example",
-        GIT_COMMITTER_NAME: "Dev",
-        GIT_COMMITTER_EMAIL: "dev@acme.example",
-        GIT_AUTHOR_DATE: "2026-11-19T10:00:00Z",
-        GIT_COMMITTER_DATE: "2026-11-19T10:00:00Z",
-      },
-    }).trim();
-  const commit = (subject: string, files: Record<string, string>) => {
-    for (const [path, text] of Object.entries(files)) {
-      mkdirSync(join(dir, path, ".."), { recursive: true });
-      writeFileSync(join(dir, path), text);
-    }
-    git("add", "-A");
-    git("commit", "-q", "-m", subject);
-    return git("rev-parse", "HEAD");
-  };
-  git("init", "-q");
+  const { commit } = scratchRepo(dir, "2026-11-19T10:00:00Z");
   commit("Initial billing service", { "README.md": "# billing\n", "src/handlers.js": "// handlers\n" });
   const base = commit("Add pricing", { "src/pricing.js": PRICING_OK });
   const bug = commit("Support discount codes (BILL-142)", { "src/pricing.js": PRICING_BUG });

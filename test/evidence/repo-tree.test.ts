@@ -1,6 +1,3 @@
-import { execFileSync } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { parseUnifiedDiff } from "../../src/evidence/diff.ts";
 import { createEvidenceGatherer } from "../../src/evidence/gather.ts";
@@ -8,11 +5,11 @@ import { createGitHubClient } from "../../src/evidence/github.ts";
 import { Redactor } from "../../src/evidence/redact.ts";
 import { repoTree, treeWouldMatter } from "../../src/evidence/repo-tree.ts";
 import { appFrames, identifiersIn, scoreSuspects } from "../../src/evidence/suspects.ts";
-import type { SpanSample } from "../../src/grouping/collector.ts";
 import type { RankedGroup } from "../../src/grouping/rank.ts";
 import { type FakeGitHub, loadRepository, startFakeGitHub } from "../fakes/github.ts";
+import { scratchRepo } from "../helpers/git-repo.ts";
 import { rankedGroupsOf } from "../helpers/groups.ts";
-import { exceptionSpan } from "../helpers/spans.ts";
+import { exceptionSpan, spanSample } from "../helpers/spans.ts";
 import { useTempDirs } from "../helpers/tmp.ts";
 
 const PATHS = [
@@ -23,16 +20,7 @@ const PATHS = [
   "test/util/index.js",
 ];
 
-const sample = (stacktrace: string, message = ""): SpanSample => ({
-  traceId: "t",
-  spanId: "s",
-  name: "request",
-  timeMs: 0,
-  exceptionType: "Error",
-  message,
-  stacktrace,
-  attributes: {},
-});
+const sample = spanSample;
 
 // A retry helper from a shared in-house jar: the package rules call it application code, but it
 // is not in this repository, so it must not push the changed frame below it down the list.
@@ -138,34 +126,12 @@ describe("the gatherer lists the commit's tree only when it can change the suspe
 
   const setUp = async (treeEntryLimit?: number) => {
     const dir = tempDir();
-    const git = (...args: string[]) =>
-      execFileSync("git", ["-c", "init.defaultBranch=main", "-c", "commit.gpgsign=false", ...args], {
-        cwd: dir,
-        encoding: "utf8",
-        env: {
-          PATH: process.env.PATH ?? "",
-          HOME: dir,
-          GIT_AUTHOR_NAME: "Dev",
-          GIT_AUTHOR_EMAIL: "dev@acme.example",
-          GIT_COMMITTER_NAME: "Dev",
-          GIT_COMMITTER_EMAIL: "dev@acme.example",
-        },
-      }).trim();
-    const write = (text: string) => {
-      const path = join(dir, "src/main/java/com/acme/orders/OrderService.java");
-      mkdirSync(join(path, ".."), { recursive: true });
-      writeFileSync(path, text);
-      writeFileSync(join(dir, "README.md"), "# orders\n");
-      git("add", "-A");
-    };
+    const { commit } = scratchRepo(dir);
+    const path = "src/main/java/com/acme/orders/OrderService.java";
     const lines = Array.from({ length: 20 }, (_, i) => `        // line ${i + 1}`);
-    git("init", "-q");
-    write(`${lines.join("\n")}\n`);
-    git("commit", "-q", "-m", "Orders");
+    commit("Orders", { [path]: `${lines.join("\n")}\n`, "README.md": "# orders\n" });
     lines[13] = "        check(quantity > 0);";
-    write(`${lines.join("\n")}\n`);
-    git("commit", "-q", "-m", "Positive quantities (ORD-5)");
-    const sha = git("rev-parse", "HEAD");
+    const sha = commit("Positive quantities (ORD-5)", { [path]: `${lines.join("\n")}\n` });
     fake = await startFakeGitHub({ token: "gh" });
     const repo = loadRepository(dir, "acme", "orders");
     if (treeEntryLimit !== undefined) repo.treeEntryLimit = treeEntryLimit;

@@ -412,6 +412,12 @@ function isAdf(value: unknown): boolean {
     const n = node as { type?: unknown; content?: unknown; text?: unknown };
     if (!n || typeof n.type !== "string") return false;
     if (n.type === "text" && (typeof n.text !== "string" || n.text === "")) return false;
+    // The ADF schema requires at least one item in a list (and one node in a list item).
+    if (
+      ["bulletList", "orderedList", "listItem"].includes(n.type) &&
+      (!Array.isArray(n.content) || n.content.length === 0)
+    )
+      return false;
     return n.content === undefined || (Array.isArray(n.content) && n.content.every(check));
   };
   return doc.content.every(check);

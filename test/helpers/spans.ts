@@ -1,3 +1,4 @@
+import type { SpanSample } from "../../src/grouping/collector.ts";
 import { StatusCode, type TelemetrySpan } from "../../src/telemetry/span.ts";
 
 /** A decoded span with sensible defaults, for tests of the pure stages. */
@@ -48,3 +49,17 @@ export const PRICING_STACK = [
   "    at handle (/srv/billing-service/src/handlers.js:9:21)",
   "    at Layer.handle (/srv/billing-service/node_modules/express/lib/router/layer.js:95:5)",
 ].join("\n");
+
+/** One sample span of a group, as the collector keeps it, for tests of evidence and suspects. */
+export function spanSample(stacktrace: string, message = ""): SpanSample {
+  return {
+    traceId: "t",
+    spanId: "s",
+    name: "request",
+    timeMs: 0,
+    exceptionType: "Error",
+    message,
+    stacktrace,
+    attributes: {},
+  };
+}

@@ -7,6 +7,7 @@ import { DEFAULT_GATE } from "../../src/actions/gate.ts";
 import { Redactor } from "../../src/evidence/redact.ts";
 import { redactReportGroups } from "../../src/report/redact-report.ts";
 import { ReportGroupSchema } from "../../src/report/schema.ts";
+import { modelAnswer } from "../helpers/answers.ts";
 import { evidence } from "../helpers/evidence.ts";
 import { rankedGroupsOf } from "../helpers/groups.ts";
 import { sampleReportGroup } from "../helpers/report-group.ts";
@@ -85,16 +86,9 @@ describe("a dry run under a Luhn-valid fingerprint", () => {
     const [incident] = await sink.act({
       group,
       analysis: {
+        ...modelAnswer({ summary: `leaked ${CANARY.card}` }),
         analyst: "offline",
-        summary: `leaked ${CANARY.card}`,
-        rootCause: "r",
-        confidence: 0.5,
         category: "unknown",
-        suspect: null,
-        violatedCriteria: [],
-        evidence: [],
-        investigationSteps: [],
-        fix: null,
       },
       evidence: evidence(),
       traceLinks: [],

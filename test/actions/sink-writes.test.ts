@@ -311,11 +311,70 @@ describe("the sink's writes, in process", () => {
       expect(commits).toHaveLength(1);
     });
 
+    it("commits onto a branch a dead run left at the default branch's head", async () => {
+      const main = git().branches.get("main") ?? "";
+      git().branches.set(branch(), main);
+      expect(await openDraftPullRequest(octokit, draft())).toMatchObject({ status: "created" });
+      const head = git().commits.get(git().branches.get(branch()) ?? "");
+      expect(head?.parents).toEqual([main]);
+      expect(head?.message).toContain(`tracefix-fingerprint: ${input.group.fingerprint}`);
+    });
+
+    it("writes the commit again when its write surely did not land, so the PR is never empty", async () => {
+      github.inject(
+        { kind: "status", status: 502, body: { message: "Bad Gateway" } },
+        {
+          match: (r) => r.method === "POST" && r.path === "/graphql",
+        },
+      );
+      expect(await openDraftPullRequest(octokit, draft())).toMatchObject({ status: "created" });
+      expect(github.requests.filter((r) => r.path === "/graphql")).toHaveLength(2);
+      const head = git().commits.get(git().branches.get(branch()) ?? "");
+      expect(head?.message).toContain(`tracefix-fingerprint: ${input.group.fingerprint}`);
+    });
+
+    it("gives up at once when someone else's commit moved the branch under this run's", async () => {
+      github.inject(
+        {
+          kind: "before",
+          run: async () => {
+            const head = git().branches.get(branch()) ?? "";
+            const wip = "c".repeat(40);
+            git().commits.set(wip, {
+              tree: git().commits.get(head)?.tree ?? "",
+              message: "WIP",
+              parents: [head],
+            });
+            git().branches.set(branch(), wip);
+          },
+        },
+        { match: (r) => r.method === "POST" && r.path === "/graphql" },
+      );
+      await expect(openDraftPullRequest(octokit, draft())).rejects.toMatchObject({
+        errors: [expect.objectContaining({ type: "STALE_DATA" })],
+      });
+      expect(github.requests.filter((r) => r.path === "/graphql")).toHaveLength(1);
+      expect(pulls()).toHaveLength(0);
+    });
+
+    it("finds its own PR, not another fingerprint's, when the create reply was lost", async () => {
+      await openDraftPullRequest(octokit, draft({ fingerprint: "0000000000000001" }));
+      github.inject(
+        { kind: "lost", reply: "502" },
+        { match: (r) => r.method === "POST" && r.path.endsWith("/pulls") },
+      );
+      const result = await openDraftPullRequest(octokit, draft());
+      const ours = pulls().find((p) => p.head === branch());
+      expect(result).toMatchObject({ kind: "pull_request", status: "created", url: ours?.html_url });
+      expect(pulls()).toHaveLength(2);
+    });
+
     it("never opens a second PR when the first was closed", async () => {
       await openDraftPullRequest(octokit, draft());
       const first = pulls()[0];
       if (first) first.state = "closed";
       expect(await openDraftPullRequest(octokit, draft())).toMatchObject({
+        kind: "pull_request",
         status: "skipped",
         reason: expect.stringMatching(/^PR #\d+ \(closed\) already exists/),
       });

@@ -1,7 +1,8 @@
 import type { RankedGroup } from "../grouping/rank.ts";
-import { githubHistory, type HistoryReader, localHistory, suspectCommitsInRange } from "./deploy-range.ts";
+import { type HistoryReader, suspectCommitsInRange } from "./deploy-range.ts";
 import type { Evidence } from "./gather.ts";
 import type { GitHubClient } from "./github.ts";
+import { githubHistory, localHistory } from "./history.ts";
 import { STRONG_SUSPECT } from "./suspects.ts";
 
 // A blamed line this close to the top of the root cause's stack moves the evidence to its commit.

@@ -1,7 +1,7 @@
 import type { AgentSessionLink } from "../detectors/agent-behaviour/linkage.ts";
 import { hooksFor } from "../detectors/kinds.ts";
 import type { ErrorGroup } from "../grouping/collector.ts";
-import { githubHistory, localHistory, type SuspectCommit } from "./deploy-range.ts";
+import type { SuspectCommit } from "./deploy-range.ts";
 import { type DiffFile, parseUnifiedDiff } from "./diff.ts";
 import { type CommitInfo, readCommitFromCheckout } from "./git.ts";
 import {
@@ -10,6 +10,7 @@ import {
   type PullRequestInfo,
   readCommitFromGitHub,
 } from "./github.ts";
+import { githubHistory, localHistory } from "./history.ts";
 import { issueKeyFor } from "./issue-key.ts";
 import type { JiraReader, WorkItem } from "./jira.ts";
 import type { Redactor } from "./redact.ts";

@@ -2,9 +2,9 @@ import { describe, expect, it } from "vitest";
 import {
   type BlamedLine,
   type HistoryReader,
-  localHistory,
   suspectCommitsInRange,
 } from "../../src/evidence/deploy-range.ts";
+import { localHistory } from "../../src/evidence/history.ts";
 import { scratchRepo } from "../helpers/git-repo.ts";
 import { spanSample } from "../helpers/spans.ts";
 import { useTempDirs } from "../helpers/tmp.ts";

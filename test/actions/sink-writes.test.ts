@@ -1051,6 +1051,14 @@ describe("the sink's writes, in process", () => {
       expect(writes(jira).filter((r) => r.path.endsWith("/remotelink"))).toEqual([]);
     });
 
+    it.each([
+      ["a first sentence of exactly 72 characters whole", `${"x".repeat(71)}. More.`, "x".repeat(71)],
+      ["a dot inside the sentence", "Fix v1.2 crash on empty carts. More.", "Fix v1.2 crash on empty carts"],
+    ])("titles the PR with %s", async (_, summary, title) => {
+      await sink().act({ ...input, analysis: { ...analysis(0.9), summary } });
+      expect(pulls()[0]?.title).toBe(`fix(billing-service): ${title}`);
+    });
+
     it("titles the PR with the summary's first sentence, cut at 72 characters", async () => {
       const long = `${"A very long first sentence about pricing ".repeat(3).trim()}. Then more.`;
       await sink().act({ ...input, analysis: { ...analysis(0.9), summary: long } });

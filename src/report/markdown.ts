@@ -16,7 +16,9 @@ export function renderReportMarkdown(report: Report): string {
     `Spend: ${report.usage.inputTokens} input / ${report.usage.outputTokens} output tokens, $${report.usage.costUsd.toFixed(2)}.` +
       (report.redactions.total > 0
         ? ` Redacted ${report.redactions.total} secret(s)/PII value(s) before anything left the machine.`
-        : ""),
+        : "") +
+      paceLine(report) +
+      batchLine(report),
     "",
   ];
   if (report.warnings.length > 0) {
@@ -247,4 +249,20 @@ function lineSuffix(line: number | undefined): string {
 /** Telemetry text lands in a table: pipes and newlines would break the row. */
 function cell(text: string): string {
   return text.replace(/\|/g, "\\|").replace(/[\r\n]+/g, " ");
+}
+
+/** How the model calls went against the provider's limits, when Claude ran. */
+function paceLine(report: Report): string {
+  const pace = report.analyst.pace;
+  if (!pace || pace.calls === 0) return "";
+  const throttled = pace.throttled > 0 ? `, ${pace.throttled} throttled answer(s)` : "";
+  return ` Model calls: at most ${pace.peakInFlight} in flight (ceiling ${pace.ceiling})${throttled}, ${(pace.waitedMs / 1000).toFixed(1)} s waited for rate limits.`;
+}
+
+/** A --batch night: which groups the batch answered, and what it saved. */
+function batchLine(report: Report): string {
+  const batch = report.analyst.batch;
+  if (!batch) return "";
+  const why = batch.reason ? ` (${batch.reason})` : "";
+  return ` Batch ${batch.status}: ${batch.byBatch} group(s) by batch, ${batch.bySync} by Messages, $${batch.savedUsd.toFixed(2)} saved${why}.`;
 }

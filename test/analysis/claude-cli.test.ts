@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -78,6 +78,10 @@ describe("triage with Claude through the CLI", () => {
     expect(report.usage.costUsd).toBeGreaterThan(0);
     const perGroup = report.groups.reduce((n, g) => n + (g.analysis?.usage?.cacheReadTokens ?? 0), 0);
     expect(perGroup).toBe(report.usage.cacheReadTokens);
+    expect(report.analyst.pace).toMatchObject({ ceiling: 32, calls: report.groups.length, throttled: 0 });
+    expect(readFileSync(join(dir, "out-1", "report.md"), "utf8")).toMatch(
+      /Model calls: at most \d+ in flight \(ceiling 32\), \d+\.\d s waited for rate limits\./,
+    );
   });
 
   it("skips the groups past --max-cost and still exits 0", async () => {
@@ -137,6 +141,10 @@ describe("triage with Claude through the CLI", () => {
     // The same requests, the same cache reads (the cache was warm for both), at half the price.
     expect(report.usage.costUsd / sync.usage.costUsd).toBeLessThanOrEqual(0.55);
     expect(report.analyst.batch?.savedUsd).toBeCloseTo(report.usage.costUsd, 5);
+    const markdown = readFileSync(join(dir, "out-5", "report.md"), "utf8");
+    expect(markdown).toContain(`Batch ended: ${report.groups.length} group(s) by batch, 0 by Messages, $`);
+    // Nothing went through the paced Messages API, so there is no pace line.
+    expect(markdown).not.toContain("Model calls:");
   });
 
   it("rejects a bad --max-cost before anything runs", async () => {

@@ -105,12 +105,10 @@ export async function runTriage(
   // between the two bounds memory (each holds its diff until it is done).
   const evidenceLimit = pLimit(config.concurrency);
   const actionLimit = pLimit(config.concurrency);
-  // A batch answers only once every group has asked, so then every group must be able to ask.
-  const inFlight = pLimit(
-    analyst.flush
-      ? Math.max(1, ranked.length)
-      : Math.max(config.concurrency, config.analysis.maxConcurrency) * 2,
-  );
+  // Enough groups in flight to keep every stage busy, and no more: each holds its evidence. A batch
+  // answers only once every group has asked, so then every group must be able to ask.
+  const modelCalls = analyst.name === "claude" ? config.analysis.maxConcurrency : 0;
+  const inFlight = pLimit(analyst.flush ? Math.max(1, ranked.length) : config.concurrency + modelCalls * 2);
   let gathered = 0;
   const asked = () => {
     gathered += 1;

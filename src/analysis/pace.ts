@@ -92,15 +92,19 @@ export class ModelPace {
   /** Waits for room for one call of `cost`; the returned function ends the call. */
   async acquire(cost: CallCost): Promise<() => void> {
     const started = this.now();
+    // Only waiting on the limits counts against the bound; waiting for a free slot is a queue.
+    let limitedMs = 0;
     for (;;) {
-      const waitMs = this.waitFor(cost);
+      const { ms: waitMs, forLimits } = this.waitFor(cost);
       if (waitMs === 0) break;
-      if (this.now() - started + waitMs > this.settings.maxWaitMs) {
+      if (forLimits && limitedMs + waitMs > this.settings.maxWaitMs) {
         throw new PaceWaitError(
           `the model's rate limits leave no room for ${Math.round(waitMs / 1000)} s, past the ${Math.round(this.settings.maxWaitMs / 1000)} s a call may wait`,
         );
       }
+      const before = this.now();
       await this.sleep(Math.min(waitMs, RECHECK_MS));
+      if (forLimits) limitedMs += this.now() - before;
     }
     this.stats.waitedMs += this.now() - started;
     this.stats.calls += 1;
@@ -151,11 +155,11 @@ export class ModelPace {
     this.wake();
   }
 
-  /** 0 when the call may go now, else how long to wait before looking again. */
-  private waitFor(cost: CallCost): number {
+  /** 0 when the call may go now, else how long to wait before looking again, and whether for the limits. */
+  private waitFor(cost: CallCost): { ms: number; forLimits: boolean } {
     const at = this.now();
-    if (at < this.blockedUntilMs) return this.blockedUntilMs - at;
-    if (this.inFlight >= this.window) return RECHECK_MS;
+    if (at < this.blockedUntilMs) return { ms: this.blockedUntilMs - at, forLimits: true };
+    if (this.inFlight >= this.window) return { ms: RECHECK_MS, forLimits: false };
     const need = { requests: 1, inputTokens: cost.inputTokens, outputTokens: cost.outputTokens };
     let wait = 0;
     for (const name of Object.keys(need) as BucketName[]) {
@@ -167,7 +171,7 @@ export class ModelPace {
       if (have >= wanted) continue;
       wait = Math.max(wait, Math.ceil((wanted - have) / refillPerMs(bucket)), 1);
     }
-    return wait;
+    return { ms: wait, forLimits: wait > 0 };
   }
 
   /** The bucket's level now: it refills evenly until it is full at its reset time. */

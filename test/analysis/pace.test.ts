@@ -94,6 +94,24 @@ describe("the model pace", () => {
     );
   });
 
+  it("does not count waiting for a free slot against the bound: a queue is not a rate limit", async () => {
+    let now = 0;
+    const pace = new ModelPace({ ceiling: 1, start: 1, maxWaitMs: 1_000 }, () => now);
+    const first = await pace.acquire({ inputTokens: 1, outputTokens: 1 });
+    let second = false;
+    const waiting = pace.acquire({ inputTokens: 1, outputTokens: 1 }).then((end) => {
+      second = true;
+      return end;
+    });
+    // The first call takes a minute, far past the bound; the second only queues behind it.
+    now += 60_000;
+    await new Promise((r) => setTimeout(r, 20));
+    expect(second).toBe(false);
+    first();
+    (await waiting)();
+    expect(second).toBe(true);
+  });
+
   it("ignores missing and nonsensical headers", async () => {
     const pace = new ModelPace({ ceiling: 4, start: 1, maxWaitMs: 1_000 });
     pace.observe(

@@ -22,6 +22,7 @@ import { buildPrompt, loadPrompt } from "../src/analysis/prompt.ts";
 import { parseUnifiedDiff } from "../src/evidence/diff.ts";
 import { scoreSuspects } from "../src/evidence/suspects.ts";
 import { ReportSchema } from "../src/report/schema.ts";
+import { startFakeAnthropic } from "../test/fakes/anthropic.ts";
 import { carefulModel, liveEnv, manifest, startWorld } from "../test/harness/world.ts";
 import { runCli } from "../test/helpers/cli.ts";
 import { evidence } from "../test/helpers/evidence.ts";
@@ -227,11 +228,21 @@ try {
 
   // 4. Scale
   const scale = [];
-  for (const groups of run("scale") ? [100, 1_000] : []) {
+  // The offline analyst at 100 and 1,000 groups; then Claude (a fake that answers at once) at
+  // 1,000, through the Messages API and as one Message Batch, which holds every group's evidence.
+  const variants = [
+    { groups: 100, analyst: "offline" },
+    { groups: 1_000, analyst: "offline" },
+    { groups: 1_000, analyst: "claude" },
+    { groups: 1_000, analyst: "claude --batch" },
+  ] as const;
+  for (const { groups, analyst } of run("scale") ? variants : []) {
     const dir = join(work, `scale-${groups}`);
-    log(`scale: building ${groups} commits and their spans`);
+    log(`scale: building ${groups} commits and their spans (${analyst})`);
     const night = buildScaleNight(dir, groups);
     const rssFile = join(dir, "rss.json");
+    const claude =
+      analyst === "offline" ? null : await startFakeAnthropic({ apiKey: "sk-bench", respond: carefulModel });
     const started = performance.now();
     const result = await runCli(
       [
@@ -249,18 +260,24 @@ try {
         "--json",
         "--out",
         join(dir, "out"),
+        ...(analyst === "claude --batch" ? ["--batch"] : []),
       ],
       {
         cwd: dir,
-        env: { TRACEFIX_BENCH_RSS_FILE: rssFile },
+        env: {
+          TRACEFIX_BENCH_RSS_FILE: rssFile,
+          ...(claude ? { ANTHROPIC_API_KEY: "sk-bench", ANTHROPIC_BASE_URL: claude.url } : {}),
+        },
         nodeOptions: ["--import", join(ROOT, "bench/peak-rss.ts")],
       },
     );
+    await claude?.close();
     const ms = Math.round(performance.now() - started);
     const report = ReportSchema.parse(JSON.parse(result.stdout));
     const { maxRssMb } = JSON.parse(readFileSync(rssFile, "utf8")) as { maxRssMb: number };
     scale.push({
       groups,
+      analyst,
       analysed: report.totals.groupsAnalysed,
       wallMs: ms,
       msPerGroup: Math.round((ms / groups) * 10) / 10,
@@ -417,11 +434,11 @@ function print(r: Record<string, unknown>) {
       (p) =>
         `  diff ${String(p.diffKb).padStart(5)} KB → prompt ${p.promptTokens} tokens${p.underBudget ? "" : "  OVER BUDGET"}`,
     ),
-    "Scale (one commit per group, local repository, offline analyst, dry run)",
-    "  groups  wall ms  ms/group  peak RSS MB  warnings on stderr",
+    "Scale (one commit per group, local repository, dry run)",
+    "  groups  analyst          wall ms  ms/group  peak RSS MB  analysed  warnings on stderr",
     ...(r.scale as Array<Record<string, unknown>>).map(
       (x) =>
-        `  ${String(x.groups).padEnd(7)} ${String(x.wallMs).padEnd(8)} ${String(x.msPerGroup).padEnd(9)} ${String(x.peakRssMb).padEnd(12)} ${x.stderrWarnings}`,
+        `  ${String(x.groups).padEnd(7)} ${String(x.analyst ?? "offline").padEnd(16)} ${String(x.wallMs).padEnd(8)} ${String(x.msPerGroup).padEnd(9)} ${String(x.peakRssMb).padEnd(12)} ${String(x.analysed).padEnd(9)} ${x.stderrWarnings}`,
     ),
     ...costLines(r.cost as Parameters<typeof costLines>[0]),
     ...redactionLines(r.redaction as RedactionFigures | undefined),

@@ -111,7 +111,15 @@ export class ClaudeAnalyst implements Analyst {
       return { reservation, call };
     };
     let { reservation, call } = send();
-    if (!first) this.warming.set(prompt.prefixKey, call);
+    // Only the settling is kept, not the call: an SDK promise holds its request, the whole prompt.
+    if (!first)
+      this.warming.set(
+        prompt.prefixKey,
+        call.then(
+          () => undefined,
+          () => undefined,
+        ),
+      );
     let message: Awaited<typeof call>;
     try {
       message = await call;

@@ -1,3 +1,5 @@
+import { createHash } from "node:crypto";
+
 /**
  * The pace of model calls, set by what the provider announces rather than by a fixed number.
  *
@@ -288,7 +290,14 @@ export function costOf(body: unknown): CallCost & { prefix: { key: string; token
   return {
     inputTokens: tokens(blocks.map((b) => b.text).join("")),
     outputTokens: maxTokens,
-    prefix: last >= 0 ? { key: prefixText, tokens: tokens(prefixText.replaceAll("\u0000", "")) } : null,
+    // A digest, not the text: a night keeps one entry per commit, and a prefix can be 50 KB.
+    prefix:
+      last >= 0
+        ? {
+            key: createHash("sha256").update(prefixText).digest("hex").slice(0, 32),
+            tokens: tokens(prefixText.replaceAll("\u0000", "")),
+          }
+        : null,
   };
 }
 

@@ -50,7 +50,7 @@ export async function openDraftPullRequest(
   if (head === null) {
     try {
       await octokit.rest.git.createRef({ owner, repo, ref: `refs/heads/${branch}`, sha: baseSha });
-      head = { sha: baseSha, committed: false };
+      head = { sha: baseSha, committed: false, behind: false };
     } catch (error) {
       if (status(error) !== 422) throw error;
       // Another run made the branch between our check and now: use it if nothing foreign is on it.
@@ -58,6 +58,12 @@ export async function openDraftPullRequest(
       if (head === null || head === "foreign")
         return skipped(`branch ${branch} appeared while this run was creating it`);
     }
+  }
+  if (head.behind) {
+    // A run that died after making the branch left it at an older head: bring it to the code the
+    // patch was checked against (a fast-forward only, so nothing on it can be lost).
+    await octokit.rest.git.updateRef({ owner, repo, ref: `heads/${branch}`, sha: baseSha, force: false });
+    head = { sha: baseSha, committed: false, behind: false };
   }
   if (!head.committed) await commitPatch(octokit, pr, branch, head.sha, patched);
 
@@ -161,12 +167,13 @@ async function findPullRequest(
   };
 }
 
-type BranchHead = { sha: string; committed: boolean } | "foreign" | null;
+type BranchHead = { sha: string; committed: boolean; behind: boolean } | "foreign" | null;
 
 /**
- * The branch as this run finds it: absent (null); tracefix's commit on it (committed); nothing of
- * anyone's on it yet, because it points at the default branch's head or at an older commit of it
- * (fast-forwarded first, so the patch lands on the code it was checked against); or "foreign".
+ * The branch as this run finds it, read only (it also serves as the look after a lost commit
+ * reply): absent (null); tracefix's commit on it (committed); nothing of anyone's on it yet,
+ * because it points at the default branch's head or at an older commit of it (behind); or
+ * "foreign".
  */
 async function branchHead(
   octokit: GitHubClient,
@@ -184,19 +191,18 @@ async function branchHead(
     if (status(error) === 404) return null;
     throw error;
   }
-  if (sha === baseSha) return { sha, committed: false };
+  if (sha === baseSha) return { sha, committed: false, behind: false };
   const { data: commit } = await octokit.rest.git.getCommit({ owner, repo: name, commit_sha: sha });
-  if (commit.message.includes(`${COMMIT_MARKER} ${fingerprint}`)) return { sha, committed: true };
+  if (commit.message.includes(`${COMMIT_MARKER} ${fingerprint}`))
+    return { sha, committed: true, behind: false };
   // A run that died after making the branch leaves it at an older head of the default branch.
-  const { data: behind } = await octokit.rest.repos.compareCommits({
+  const { data: compared } = await octokit.rest.repos.compareCommits({
     owner,
     repo: name,
     base: sha,
     head: baseSha,
   });
-  if (behind.status !== "ahead") return "foreign";
-  await octokit.rest.git.updateRef({ owner, repo: name, ref: `heads/${branch}`, sha: baseSha, force: false });
-  return { sha: baseSha, committed: false };
+  return compared.status === "ahead" ? { sha, committed: false, behind: true } : "foreign";
 }
 
 /**
